@@ -1,0 +1,77 @@
+#pragma once
+// Tandem's engine API: what the frontends (CLI, server, tools) use to run a model.
+// An Engine owns one loaded model, its tokenizer and chat template, and a KV cache.
+// Not thread-safe: one generate() at a time (the server's scheduler serialises access).
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "sampling/sampling_params.h"
+
+namespace tandem {
+
+class Tokenizer;
+class Model;
+struct ModelConfig;
+
+struct EngineOptions {
+  std::string model_path;
+  int32_t n_ctx = 4096;   // context window in tokens; capped at the model's training context
+  int32_t n_batch = 256;  // prompt tokens per forward step
+  int32_t n_threads = 0;  // 0 = choose from the machine (used by the parallel kernels)
+};
+
+enum class FinishReason { kStop, kLength, kCancelled };
+std::string_view finish_reason_name(FinishReason reason);  // "stop", "length", "cancelled"
+
+struct GenerationRequest {
+  std::vector<int32_t> prompt_tokens;  // already tokenized (BOS included where the model wants it)
+  SamplingParams sampling;
+  int32_t max_tokens = 128;  // generated tokens at most; stops earlier at end-of-generation or a stop string
+};
+
+struct GenerationResult {
+  std::vector<int32_t> tokens;  // generated ids (the end-of-generation token excluded)
+  std::string text;             // their text, cut before a stop string
+  FinishReason finish = FinishReason::kLength;
+  int32_t n_prompt_tokens = 0;
+  int32_t n_reused_tokens = 0;  // prompt tokens whose KV came from the previous call (prefix reuse)
+};
+
+// Called with each piece of text as soon as it is safe to show (complete UTF-8, not part of a
+// possible stop string). Returning false cancels the generation.
+using TextCallback = std::function<bool(std::string_view piece)>;
+
+class Engine {
+ public:
+  static Result<std::unique_ptr<Engine>> load(const EngineOptions& options);
+  ~Engine();
+
+  const Tokenizer& tokenizer() const;
+  const ModelConfig& config() const;
+  const Model& model() const;
+  int32_t n_ctx() const;
+
+  // Tokenizes text the way a completion prompt is: BOS per the model, special tokens parsed.
+  std::vector<int32_t> tokenize_prompt(std::string_view text) const;
+  // Renders messages (OpenAI-style JSON array) through the model's chat template.
+  Result<std::string> apply_chat_template(const std::string& messages_json, bool add_generation_prompt) const;
+
+  Result<GenerationResult> generate(const GenerationRequest& request, const TextCallback& on_text = {});
+
+  // Teacher forcing: logits for every position of `tokens` ([n][n_vocab], row i predicts token i+1).
+  Result<std::vector<std::vector<float>>> evaluate(const std::vector<int32_t>& tokens);
+
+ private:
+  struct State;
+  explicit Engine(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace tandem

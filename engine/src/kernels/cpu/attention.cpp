@@ -1,0 +1,37 @@
+#include "kernels/cpu/attention.h"
+
+#include <cmath>
+
+#include "kernels/cpu/elementwise.h"
+#include "quant/fp16.h"
+
+namespace tandem::cpu {
+
+void attention(const float* q, const uint16_t* k, const uint16_t* v, int32_t n_kv, const AttentionShape& shape,
+               float* out, float* scores) {
+  const int32_t group = shape.n_head / shape.n_head_kv;
+  const int64_t kv_stride = static_cast<int64_t>(shape.n_head_kv) * shape.head_dim;
+  for (int32_t h = 0; h < shape.n_head; ++h) {
+    const float* qh = q + static_cast<int64_t>(h) * shape.head_dim;
+    const int64_t kv_offset = static_cast<int64_t>(h / group) * shape.head_dim;
+    for (int32_t j = 0; j < n_kv; ++j) {
+      const uint16_t* kj = k + j * kv_stride + kv_offset;
+      float dot = 0.0f;
+      // The query is rounded to F16 like the cached keys, as llama.cpp's F16 dot product does.
+      for (int32_t d = 0; d < shape.head_dim; ++d) dot += fp16_to_fp32(fp32_to_fp16(qh[d])) * fp16_to_fp32(kj[d]);
+      float s = dot * shape.scale;
+      if (shape.softcap > 0.0f) s = shape.softcap * std::tanh(s / shape.softcap);
+      scores[j] = s;
+    }
+    softmax(scores, n_kv);
+    float* oh = out + static_cast<int64_t>(h) * shape.head_dim;
+    for (int32_t d = 0; d < shape.head_dim; ++d) oh[d] = 0.0f;
+    for (int32_t j = 0; j < n_kv; ++j) {
+      const uint16_t* vj = v + j * kv_stride + kv_offset;
+      const float p = scores[j];
+      for (int32_t d = 0; d < shape.head_dim; ++d) oh[d] += p * fp16_to_fp32(vj[d]);
+    }
+  }
+}
+
+}  // namespace tandem::cpu

@@ -1,0 +1,44 @@
+#pragma once
+// Key/value cache, addressed by sequence. Each sequence slot owns n_ctx positions per layer;
+// keys and values are stored as F16 (as llama.cpp does by default), one row of kv_dim values
+// per position. Operations a scheduler needs: clear, truncate, copy a prefix between sequences.
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace tandem {
+
+class KvCache {
+ public:
+  KvCache(int32_t n_layer, int32_t n_ctx, int32_t kv_dim, int32_t n_seq);
+
+  int32_t n_ctx() const { return n_ctx_; }
+  int32_t n_seq() const { return n_seq_; }
+  size_t bytes() const { return keys_.size() * sizeof(uint16_t) * 2; }
+
+  // Row of keys/values for (seq, layer) starting at position pos.
+  uint16_t* keys(int32_t seq, int32_t layer, int32_t pos = 0);
+  uint16_t* values(int32_t seq, int32_t layer, int32_t pos = 0);
+
+  // Number of positions of a sequence that hold valid entries.
+  int32_t length(int32_t seq) const { return lengths_[static_cast<size_t>(seq)]; }
+  void set_length(int32_t seq, int32_t n);
+  void clear(int32_t seq) { set_length(seq, 0); }
+  void truncate(int32_t seq, int32_t n);  // keeps the first n positions
+  // Copies the first n positions of src into dst (prefix sharing by copy; dst's length becomes n).
+  void copy_prefix(int32_t src, int32_t dst, int32_t n);
+
+ private:
+  size_t offset(int32_t seq, int32_t layer, int32_t pos) const;
+
+  int32_t n_layer_;
+  int32_t n_ctx_;
+  int32_t kv_dim_;
+  int32_t n_seq_;
+  std::vector<uint16_t> keys_;
+  std::vector<uint16_t> values_;
+  std::vector<int32_t> lengths_;
+};
+
+}  // namespace tandem

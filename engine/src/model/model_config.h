@@ -1,0 +1,43 @@
+#pragma once
+// Hyper-parameters of a model, read and validated from GGUF metadata ("{arch}.block_count", ...).
+
+#include <cstdint>
+#include <string>
+
+#include "core/result.h"
+#include "gguf/gguf_reader.h"
+#include "kernels/cpu/rope.h"
+
+namespace tandem {
+
+enum class Architecture { kLlama, kQwen2, kQwen3, kGemma3 };
+
+struct ModelConfig {
+  Architecture arch = Architecture::kLlama;
+  std::string arch_name;
+  std::string name;  // general.name, for display
+  int32_t n_vocab = 0;
+  int32_t n_ctx_train = 0;
+  int32_t n_embd = 0;
+  int32_t n_layer = 0;
+  int32_t n_head = 0;
+  int32_t n_head_kv = 0;
+  int32_t head_dim = 0;  // per-head key/query/value width
+  int32_t n_ff = 0;
+  float rms_eps = 1e-5f;
+  cpu::RopeParams rope;  // freq_factors are attached by the weights loader
+  // Architecture traits.
+  bool qkv_bias = false;     // qwen2: biases on the Q, K, V projections
+  bool qk_norm = false;      // qwen3, gemma3: RMS norm of each query and key head
+  bool gemma_style = false;  // gemma3: scaled embeddings, (1 + w) norms, GeGLU, post-norms
+  int32_t sliding_window = 0;        // gemma3: local attention span of the sliding layers
+  int32_t sliding_window_pattern = 0;  // every Nth layer is global (gemma3: 6)
+  float rope_local_freq_base = 10000.0f;
+
+  int32_t q_dim() const { return n_head * head_dim; }
+  int32_t kv_dim() const { return n_head_kv * head_dim; }
+};
+
+Result<ModelConfig> read_model_config(const gguf::GgufFile& file);
+
+}  // namespace tandem

@@ -1,0 +1,98 @@
+// `tandem chat -m MODEL`: an interactive terminal chat through the model's chat template.
+// Each turn re-renders the whole conversation; the engine's prefix reuse keeps earlier turns'
+// keys and values, so only the new text is processed.
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "command_registry.h"
+#include "sampling_options.h"
+#include "tandem/engine.h"
+
+namespace {
+
+struct ChatOptions {
+  tandem::EngineOptions engine;
+  std::string system_prompt;
+  int32_t n_predict = 512;
+  tandem::SamplingParams sampling;
+};
+
+void add_chat(CLI::App& app) {
+  auto* cmd = app.add_subcommand("chat", "Chat with a model in the terminal (/reset clears, /exit or Ctrl-D quits)");
+  auto opt = std::make_shared<ChatOptions>();
+  cmd->add_option("-m,--model", opt->engine.model_path, "GGUF model file")->required();
+  cmd->add_option("-s,--system", opt->system_prompt, "System prompt");
+  cmd->add_option("-n,--n-predict", opt->n_predict, "Tokens per answer at most")->capture_default_str();
+  cmd->add_option("-c,--ctx-size", opt->engine.n_ctx, "Context size in tokens")->capture_default_str();
+  cmd->add_option("-t,--threads", opt->engine.n_threads, "Threads; 0 = all cores");
+  tandem::cli::add_sampling_options(cmd, opt->sampling);
+  cmd->callback([opt] {
+    std::fprintf(stderr, "loading %s ...\n", opt->engine.model_path.c_str());
+    auto engine = tandem::Engine::load(opt->engine);
+    if (!engine) {
+      std::fprintf(stderr, "error: %s\n", engine.error().c_str());
+      throw tandem::cli::ExitCode{1};
+    }
+    const bool interactive = isatty(STDIN_FILENO);
+    nlohmann::json messages = nlohmann::json::array();
+    auto reset = [&] {
+      messages = nlohmann::json::array();
+      if (!opt->system_prompt.empty()) messages.push_back({{"role", "system"}, {"content", opt->system_prompt}});
+    };
+    reset();
+    if (interactive) std::fprintf(stderr, "ready: type a message (/reset clears the chat, /exit quits)\n");
+    std::string line;
+    while (true) {
+      if (interactive) {
+        std::fputs("\n> ", stdout);
+        std::fflush(stdout);
+      }
+      if (!std::getline(std::cin, line)) break;
+      if (line == "/exit" || line == "/quit") break;
+      if (line == "/reset") {
+        reset();
+        continue;
+      }
+      if (line.empty()) continue;
+      messages.push_back({{"role", "user"}, {"content", line}});
+      auto prompt = (*engine)->apply_chat_template(messages.dump(), /*add_generation_prompt=*/true);
+      if (!prompt) {
+        std::fprintf(stderr, "error: %s\n", prompt.error().c_str());
+        throw tandem::cli::ExitCode{1};
+      }
+      tandem::GenerationRequest request;
+      request.prompt_tokens = (*engine)->tokenize_prompt(*prompt);
+      request.sampling = opt->sampling;
+      request.max_tokens = opt->n_predict;
+      if (static_cast<int32_t>(request.prompt_tokens.size()) + opt->n_predict >= (*engine)->n_ctx()) {
+        std::fprintf(stderr, "[the conversation no longer fits the context; starting over]\n");
+        reset();
+        messages.push_back({{"role", "user"}, {"content", line}});
+        prompt = (*engine)->apply_chat_template(messages.dump(), true);
+        if (!prompt) throw tandem::cli::ExitCode{1};
+        request.prompt_tokens = (*engine)->tokenize_prompt(*prompt);
+      }
+      auto result = (*engine)->generate(request, [](std::string_view piece) {
+        std::fwrite(piece.data(), 1, piece.size(), stdout);
+        std::fflush(stdout);
+        return true;
+      });
+      if (!result) {
+        std::fprintf(stderr, "error: %s\n", result.error().c_str());
+        continue;
+      }
+      std::fputs("\n", stdout);
+      std::fflush(stdout);
+      messages.push_back({{"role", "assistant"}, {"content", result->text}});
+    }
+  });
+}
+
+}  // namespace
+
+TANDEM_REGISTER_COMMAND(add_chat);
