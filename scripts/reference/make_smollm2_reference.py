@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Makes the SmolLM2-135M-Instruct golden references with llama.cpp.
+
+llama.cpp comes from the `llama-cpp-python` package, installed in a virtual environment outside
+this repository (nothing of it is committed):
+
+    python3 -m venv /tmp/peer && /tmp/peer/bin/pip install llama-cpp-python jinja2 numpy
+    /tmp/peer/bin/python scripts/reference/make_smollm2_reference.py models/SmolLM2-135M-Instruct.Q4_1.gguf \
+        tests/data/golden/smollm2-135m-instruct.greedy.json
+
+Each prompt is rendered with the model's own chat template (jinja2, transformers' settings),
+tokenized by llama.cpp with special tokens parsed, and continued greedily (argmax of the logits,
+one thread) for 32 tokens or until end of generation.
+"""
+import json
+import sys
+
+import jinja2
+import numpy as np
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from llama_cpp import Llama
+
+CONVERSATIONS = [
+    [{"role": "user", "content": "What is the capital of France?"}],
+    [{"role": "system", "content": "You are a concise assistant."},
+     {"role": "user", "content": "Name three primary colors."}],
+    [{"role": "user", "content": "Write a haiku about the sea."}],
+    [{"role": "user", "content": "Hi! Who are you?"},
+     {"role": "assistant", "content": "I am a helpful AI assistant."},
+     {"role": "user", "content": "What can you help me with?"}],
+    [{"role": "user", "content": "Explain in one sentence why the sky is blue."}],
+    [{"role": "user", "content": "Translate 'good morning' into Spanish."}],
+]
+N_PREDICT = 32
+
+
+def render(template_source, messages, bos, eos):
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
+                                        extensions=[jinja2.ext.loopcontrols])
+    return env.from_string(template_source).render(messages=messages, add_generation_prompt=True,
+                                                   bos_token=bos, eos_token=eos)
+
+
+def main():
+    model_path, out_path = sys.argv[1], sys.argv[2]
+    llm = Llama(model_path=model_path, n_ctx=2048, n_threads=1, n_batch=512, logits_all=True, verbose=False)
+    meta = llm.metadata
+    template = meta["tokenizer.chat_template"]
+    vocab = lambda i: llm.detokenize([i], special=True).decode("utf-8", "replace")
+    bos = vocab(int(meta["tokenizer.ggml.bos_token_id"]))
+    eos = vocab(int(meta["tokenizer.ggml.eos_token_id"]))
+    records = []
+    for messages in CONVERSATIONS:
+        prompt = render(template, messages, bos, eos)
+        tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+        llm.reset()
+        llm.eval(tokens)
+        generated = []
+        for _ in range(N_PREDICT):
+            token = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+            if llm.token_eos() == token or token in (0, 2):
+                break
+            generated.append(token)
+            llm.eval([token])
+        text = llm.detokenize(generated).decode("utf-8", "replace")
+        records.append({"messages": messages, "prompt": prompt, "prompt_tokens": tokens,
+                        "greedy_tokens": generated, "greedy_text": text})
+        print(repr(text), file=sys.stderr)
+    with open(out_path, "w", encoding="utf-8") as f:
+        json.dump(records, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
