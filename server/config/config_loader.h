@@ -1,0 +1,37 @@
+#pragma once
+// Builds a ServerConfig from the defaults, a JSON config file and command-line overrides (in that
+// order; later wins), checking each value against its declaration in config_options.cpp.
+// Checks that need the machine (addresses, ports, the model file) are in host_checks.h.
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "config/config_report.h"
+#include "config/server_config.h"
+
+namespace tandem::config {
+
+// A command-line value for an option, by JSON path or short flag ("network.port" or "port").
+struct Override {
+  std::string name;
+  std::string text;
+};
+
+struct LoadedConfig {
+  ServerConfig config;
+  ConfigReport report;
+};
+
+// The declared defaults (model.path empty).
+ServerConfig default_config();
+
+// `json_text` is the config file's contents ("" = no file); `source` names it in messages.
+LoadedConfig load_config(std::string_view json_text, std::string_view source,
+                         const std::vector<Override>& overrides = {});
+
+// Reads the file at `path` and loads it; a missing or unreadable file is an error in the report.
+LoadedConfig load_config_file(const std::string& path, const std::vector<Override>& overrides = {});
+
+}  // namespace tandem::config

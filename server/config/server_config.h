@@ -1,0 +1,52 @@
+#pragma once
+// Everything `tandem serve` is configured with. The defaults, units, help and validation of each
+// field are declared once, in config_options.cpp; this struct only holds the values.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tandem::config {
+
+// A byte count, written in a config as 4096, "4GB" (SI, 10^9) or "512MiB" (IEC, 2^20).
+struct ByteSize {
+  uint64_t bytes = 0;
+  bool operator==(const ByteSize&) const = default;
+};
+
+struct ServerConfig {
+  // network
+  std::string bind_address;
+  int64_t port = 0;
+  std::string protocol;
+  // model
+  std::string model_path;  // absolute; a directory holding one .gguf file is resolved to that file
+  std::string model_name;  // the id clients send as "model"; empty = the file name without .gguf
+  int64_t max_batch_size = 0;
+  int64_t gpu_id = 0;
+  int64_t context_size = 0;  // tokens per sequence
+  int64_t prompt_batch_size = 0;
+  // performance
+  int64_t threads = 0;  // 0 = chosen from the machine
+  ByteSize cache_size;  // KV cache budget for all sequences together
+  // server
+  int64_t max_concurrent_requests = 0;  // running + queued; past it a request gets 429 at once
+  int64_t default_max_tokens = 0;       // when a request gives none; 0 = until the context is full
+  // limits
+  ByteSize max_body_bytes;  // request body as sent and after gzip decoding
+  int64_t max_tokens_limit = 0;  // the largest max_tokens a request may ask for; 0 = context_size
+  // timeouts (seconds)
+  double read_timeout = 0;
+  double idle_timeout = 0;
+  double write_timeout = 0;
+  double generation_timeout = 0;  // 0 = none
+  double shutdown_grace = 0;
+  // security
+  std::vector<std::string> api_keys;  // empty = no authentication
+  // cors
+  std::vector<std::string> cors_allowed_origins;  // empty = no CORS headers; "*" = any origin
+  // logging
+  std::string log_level;
+};
+
+}  // namespace tandem::config
