@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 apt_packages=(build-essential cmake ninja-build ccache pkg-config git unzip
-  libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev
+  libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libboost-dev zlib1g-dev
   python3 python3-venv python3-pip)
 
 missing=()
