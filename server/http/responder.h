@@ -1,0 +1,35 @@
+#pragma once
+// How a handler answers a request: one complete response, or a chunked stream (server-sent
+// events). Thread contract: every method may be called from any thread (the scheduler's included),
+// in order from one thread at a time; calls after the client has gone are ignored. The object may
+// outlive the connection.
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "http/http_message.h"
+
+namespace tandem::http {
+
+class Responder {
+ public:
+  virtual ~Responder() = default;
+
+  // Ends the exchange with a complete response.
+  virtual void send(HttpResponse response) = 0;
+
+  // Starts a chunked response; then any number of send_chunk and one end_stream.
+  virtual void start_stream(int status, std::string content_type, Headers headers = {}) = 0;
+  virtual void send_chunk(std::string data) = 0;
+  virtual void end_stream() = 0;
+
+  // `callback` runs once, on an I/O thread, when the client disconnects before the exchange ends
+  // (at once if it already has). It must not block.
+  virtual void on_disconnect(std::function<void()> callback) = 0;
+  virtual bool disconnected() const = 0;
+};
+
+using Handler = std::function<void(const HttpRequest& request, std::shared_ptr<Responder> responder)>;
+
+}  // namespace tandem::http
