@@ -10,7 +10,11 @@ this repository (nothing of it is committed):
 
 Each prompt is rendered with the model's own chat template (jinja2, transformers' settings),
 tokenized by llama.cpp with special tokens parsed, and continued greedily (argmax of the logits,
-one thread) for 32 tokens or until end of generation.
+one thread) for 32 tokens or until end of generation. For every generated position the five
+highest logits are kept too, so that a test can tell a real difference from a near-tie: this
+Q4_1 model quantizes activations to 8 bits, which turns float summation-order noise into logit
+differences of a few tenths (llama.cpp itself moves that much between its flash-attention and
+plain attention paths).
 """
 import json
 import sys
@@ -30,6 +34,11 @@ CONVERSATIONS = [
      {"role": "user", "content": "What can you help me with?"}],
     [{"role": "user", "content": "Explain in one sentence why the sky is blue."}],
     [{"role": "user", "content": "Translate 'good morning' into Spanish."}],
+    [{"role": "user", "content": "Give me a short tip for staying focused while working."}],
+    [{"role": "system", "content": "You answer with a single word."},
+     {"role": "user", "content": "What color is grass?"}],
+    [{"role": "user", "content": "List the first five prime numbers."}],
+    [{"role": "user", "content": "What is 12 plus 30?"}],
 ]
 N_PREDICT = 32
 
@@ -56,15 +65,20 @@ def main():
         llm.reset()
         llm.eval(tokens)
         generated = []
+        top_logits = []
         for _ in range(N_PREDICT):
-            token = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+            logits = np.array(llm.scores[llm.n_tokens - 1])
+            token = int(np.argmax(logits))
+            best = np.argsort(-logits)[:5]
+            top_logits.append([[int(i), round(float(logits[i]), 4)] for i in best])
             if llm.token_eos() == token or token in (0, 2):
                 break
             generated.append(token)
             llm.eval([token])
         text = llm.detokenize(generated).decode("utf-8", "replace")
         records.append({"messages": messages, "prompt": prompt, "prompt_tokens": tokens,
-                        "greedy_tokens": generated, "greedy_text": text})
+                        "greedy_tokens": generated, "greedy_text": text,
+                        "top_logits": top_logits[:len(generated)]})
         print(repr(text), file=sys.stderr)
     with open(out_path, "w", encoding="utf-8") as f:
         json.dump(records, f, ensure_ascii=False, indent=1)

@@ -7,6 +7,9 @@
 
 namespace tandem::cpu {
 
+// Precision follows llama.cpp's attention (without flash attention), which the golden tests
+// compare against: the query is rounded to F16 to meet the F16 keys and the dot product is summed
+// in double; the softmax weights are rounded to F16 to meet the F16 values.
 void attention(const float* q, const uint16_t* k, const uint16_t* v, int32_t n_kv, const AttentionShape& shape,
                float* out, float* scores) {
   const int32_t group = shape.n_head / shape.n_head_kv;
@@ -16,10 +19,11 @@ void attention(const float* q, const uint16_t* k, const uint16_t* v, int32_t n_k
     const int64_t kv_offset = static_cast<int64_t>(h / group) * shape.head_dim;
     for (int32_t j = 0; j < n_kv; ++j) {
       const uint16_t* kj = k + j * kv_stride + kv_offset;
-      float dot = 0.0f;
-      // The query is rounded to F16 like the cached keys, as llama.cpp's F16 dot product does.
-      for (int32_t d = 0; d < shape.head_dim; ++d) dot += fp16_to_fp32(fp32_to_fp16(qh[d])) * fp16_to_fp32(kj[d]);
-      float s = dot * shape.scale;
+      double dot = 0.0;
+      for (int32_t d = 0; d < shape.head_dim; ++d) {
+        dot += static_cast<double>(fp16_to_fp32(fp32_to_fp16(qh[d])) * fp16_to_fp32(kj[d]));
+      }
+      float s = static_cast<float>(dot) * shape.scale;
       if (shape.softcap > 0.0f) s = shape.softcap * std::tanh(s / shape.softcap);
       scores[j] = s;
     }
@@ -28,7 +32,7 @@ void attention(const float* q, const uint16_t* k, const uint16_t* v, int32_t n_k
     for (int32_t d = 0; d < shape.head_dim; ++d) oh[d] = 0.0f;
     for (int32_t j = 0; j < n_kv; ++j) {
       const uint16_t* vj = v + j * kv_stride + kv_offset;
-      const float p = scores[j];
+      const float p = fp16_to_fp32(fp32_to_fp16(scores[j]));
       for (int32_t d = 0; d < shape.head_dim; ++d) oh[d] += p * fp16_to_fp32(vj[d]);
     }
   }

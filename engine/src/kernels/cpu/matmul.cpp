@@ -3,7 +3,7 @@
 #include "core/check.h"
 #include "kernels/cpu/vec_dot.h"
 #include "quant/dequantize.h"
-#include "quant/quantize.h"
+#include "kernels/cpu/quantize_activations.h"
 
 namespace tandem::cpu {
 
@@ -14,7 +14,7 @@ void matmul(const WeightMatrix& w, const float* x, float* y, int64_t n_tokens, A
   if (act_type != GgmlType::F32) {
     uint8_t* converted = scratch.get(act_row_bytes * static_cast<size_t>(n_tokens));
     for (int64_t t = 0; t < n_tokens; ++t) {
-      quantize_row(act_type, x + t * w.n_in, converted + static_cast<size_t>(t) * act_row_bytes, w.n_in);
+      quantize_activations(act_type, x + t * w.n_in, converted + static_cast<size_t>(t) * act_row_bytes, w.n_in);
     }
     act = converted;
   }
