@@ -1,0 +1,39 @@
+// ModelBackend over tandem::Engine: the real model.
+
+#include "model/model_config.h"
+#include "scheduler/model_backend.h"
+
+namespace tandem::server {
+namespace {
+
+class EngineBackend : public ModelBackend {
+ public:
+  explicit EngineBackend(std::unique_ptr<Engine> engine) : engine_(std::move(engine)) {}
+
+  int32_t n_ctx() const override { return engine_->n_ctx(); }
+  int32_t n_vocab() const override { return engine_->config().n_vocab; }
+  std::vector<int32_t> tokenize(std::string_view prompt) const override { return engine_->tokenize_prompt(prompt); }
+  Result<std::string> render_chat(const std::string& messages_json) const override {
+    return engine_->apply_chat_template(messages_json, /*add_generation_prompt=*/true);
+  }
+  Result<GenerationResult> generate(const GenerationRequest& request, const TextCallback& on_text) override {
+    return engine_->generate(request, on_text);
+  }
+
+ private:
+  std::unique_ptr<Engine> engine_;
+};
+
+}  // namespace
+
+BackendLoader engine_backend_loader(EngineOptions options) {
+  return [options](const std::string& path) -> Result<std::unique_ptr<ModelBackend>> {
+    EngineOptions o = options;
+    o.model_path = path;
+    auto engine = Engine::load(o);
+    if (!engine) return Error{engine.error()};
+    return std::unique_ptr<ModelBackend>(std::make_unique<EngineBackend>(std::move(engine).value()));
+  };
+}
+
+}  // namespace tandem::server

@@ -1,0 +1,124 @@
+#pragma once
+// The scheduler owns the model and decides which request runs when. HTTP and OpenAI code talk to
+// it only through this interface, so a continuous-batching scheduler (many sequences per forward
+// step) can replace the serial one without touching them.
+//
+// A request is submitted with a sink; the sink then receives, from the scheduler's thread:
+//   on_start once (the prompt was accepted), on_text for each piece of generated text,
+//   and on_finish once; or on_error once instead of on_finish (before or after on_start: a
+//   request refused while queued never starts; an engine failure can follow the start).
+// A request can be cancelled at any time through its CancelToken (a client that hung up).
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+#include "sampling/sampling_params.h"
+
+namespace tandem::server {
+
+using Clock = std::chrono::steady_clock;
+
+class CancelToken {
+ public:
+  void cancel() { cancelled_.store(true, std::memory_order_relaxed); }
+  bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<bool> cancelled_{false};
+};
+
+struct GenerationJob {
+  std::string request_id;
+  bool chat = false;           // true: messages_json through the chat template; false: prompt
+  std::string prompt;          // raw completion prompt
+  std::string messages_json;   // OpenAI messages array, already validated
+  SamplingParams sampling;
+  std::optional<int32_t> max_tokens;  // nullopt: server.default_max_tokens or until the context is full
+  std::shared_ptr<CancelToken> cancel = std::make_shared<CancelToken>();
+};
+
+enum class ErrorKind {
+  kInvalidRequest,  // the client must change the request (400)
+  kQueueFull,       // too many requests; retry later (429)
+  kUnavailable,     // no model, or shutting down (503)
+  kInternal,        // the engine failed (500)
+  kCancelled,       // cancelled before it started; nobody is listening
+};
+
+struct SchedulerError {
+  ErrorKind kind = ErrorKind::kInternal;
+  std::string message;
+  std::string param;  // the request field at fault, if any
+  std::string code;   // "context_length_exceeded", "model_not_loaded", ...
+  int retry_after_seconds = 0;
+};
+
+struct StartInfo {
+  int32_t n_prompt_tokens = 0;
+};
+
+struct GenerationOutcome {
+  std::string finish_reason;  // "stop", "length" or "cancelled"
+  int32_t n_prompt_tokens = 0;
+  int32_t n_completion_tokens = 0;
+};
+
+class GenerationSink {
+ public:
+  virtual ~GenerationSink() = default;
+  virtual void on_start(const StartInfo& info) = 0;
+  // Returning false cancels the generation (like CancelToken::cancel).
+  virtual bool on_text(std::string_view piece) = 0;
+  virtual void on_finish(const GenerationOutcome& outcome) = 0;
+  virtual void on_error(const SchedulerError& error) = 0;
+};
+
+enum class ModelState { kUnloaded, kLoading, kReady };
+
+struct ModelInfo {
+  std::string id;    // what clients send as "model"
+  std::string path;
+  int32_t n_ctx = 0;
+  int32_t n_vocab = 0;
+  int64_t created = 0;  // Unix time of the load
+};
+
+struct SchedulerStatus {
+  ModelState state = ModelState::kUnloaded;
+  std::string reason;               // why not ready: "loading ...", "unloaded by an administrator", ...
+  std::optional<ModelInfo> model;   // when ready
+  int64_t queued = 0;
+  int64_t running = 0;
+  bool accepting = true;            // false once shutdown has begun
+};
+
+class Scheduler {
+ public:
+  virtual ~Scheduler() = default;
+
+  // Queues a request, or refuses it at once (queue full, no model, shutting down) without
+  // calling the sink. On success the sink gets its events later.
+  virtual std::optional<SchedulerError> submit(GenerationJob job, std::shared_ptr<GenerationSink> sink) = 0;
+
+  virtual SchedulerStatus status() const = 0;
+
+  // Model changes run between requests; `done` is called from the scheduler's thread.
+  virtual void load_model(std::string path, std::string id, std::function<void(Result<ModelInfo>)> done) = 0;
+  virtual void unload_model(std::function<void(Status)> done) = 0;
+
+  // Shutdown, step one: refuse new requests; queued and running ones go on.
+  virtual void stop_accepting() = 0;
+  // Step two: cancel whatever is still queued or running (their sinks are told).
+  virtual void cancel_all() = 0;
+  // Step three: stop the thread and release the model. Safe to call twice.
+  virtual void stop() = 0;
+};
+
+}  // namespace tandem::server

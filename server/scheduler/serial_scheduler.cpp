@@ -1,0 +1,335 @@
+#include "scheduler/serial_scheduler.h"
+
+#include <algorithm>
+#include <ctime>
+
+#include "log/log.h"
+
+namespace tandem::server {
+namespace {
+
+SchedulerError invalid(std::string message, std::string param, std::string code = "") {
+  return {ErrorKind::kInvalidRequest, std::move(message), std::move(param), std::move(code)};
+}
+
+double seconds_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+}  // namespace
+
+SerialScheduler::SerialScheduler(SerialSchedulerOptions options, BackendLoader loader, metrics::ServerMetrics& metrics)
+    : options_(options), loader_(std::move(loader)), metrics_(metrics) {
+  thread_ = std::thread([this] { run(); });
+}
+
+SerialScheduler::~SerialScheduler() { stop(); }
+
+std::optional<SchedulerError> SerialScheduler::submit(GenerationJob job, std::shared_ptr<GenerationSink> sink) {
+  std::lock_guard lock(mutex_);
+  if (!accepting_ || stop_) {
+    return SchedulerError{ErrorKind::kUnavailable, "the server is shutting down; retry on another instance", "",
+                          "shutting_down"};
+  }
+  if (state_ == ModelState::kLoading) {
+    return SchedulerError{ErrorKind::kUnavailable, "the model is loading; retry shortly", "", "model_loading", 5};
+  }
+  if (state_ != ModelState::kReady) {
+    return SchedulerError{ErrorKind::kUnavailable, "no model is loaded (" + reason_ + ")", "", "model_not_loaded"};
+  }
+  const int64_t in_flight = static_cast<int64_t>(queue_.size()) + (busy_ ? 1 : 0);
+  if (in_flight >= options_.max_concurrent_requests) {
+    metrics_.rejected_queue_full.add();
+    return SchedulerError{ErrorKind::kQueueFull,
+                          "the server is busy: " + std::to_string(in_flight) +
+                              " requests are running or queued (server.max_concurrent_requests); retry later",
+                          "", "rate_limit_exceeded", 1};
+  }
+  queue_.push_back(Pending{std::move(job), std::move(sink), Clock::now()});
+  metrics_.queue_depth.set(static_cast<int64_t>(queue_.size()));
+  wake_.notify_one();
+  return std::nullopt;
+}
+
+SchedulerStatus SerialScheduler::status() const {
+  std::lock_guard lock(mutex_);
+  SchedulerStatus s;
+  s.state = state_;
+  s.reason = reason_;
+  s.model = info_;
+  s.queued = static_cast<int64_t>(queue_.size());
+  s.running = busy_ ? 1 : 0;
+  s.accepting = accepting_ && !stop_;
+  return s;
+}
+
+void SerialScheduler::load_model(std::string path, std::string id, std::function<void(Result<ModelInfo>)> done) {
+  std::lock_guard lock(mutex_);
+  if (stop_) {
+    if (done) done(make_error("the server is shutting down"));
+    return;
+  }
+  state_ = ModelState::kLoading;
+  reason_ = "loading " + path;
+  info_.reset();
+  metrics_.model_loaded.set(0);
+  control_.push_back(Control{true, std::move(path), std::move(id), std::move(done), nullptr});
+  wake_.notify_one();
+}
+
+void SerialScheduler::unload_model(std::function<void(Status)> done) {
+  std::lock_guard lock(mutex_);
+  if (stop_) {
+    if (done) done(make_error("the server is shutting down"));
+    return;
+  }
+  control_.push_back(Control{false, "", "", nullptr, std::move(done)});
+  wake_.notify_one();
+}
+
+void SerialScheduler::stop_accepting() {
+  std::lock_guard lock(mutex_);
+  accepting_ = false;
+}
+
+void SerialScheduler::cancel_all() {
+  std::lock_guard lock(mutex_);
+  cancel_all_ = true;
+  if (current_) current_->cancel();
+  wake_.notify_one();
+}
+
+void SerialScheduler::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stop_ && !thread_.joinable()) return;
+    stop_ = true;
+    accepting_ = false;
+    if (current_) current_->cancel();
+    wake_.notify_one();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void SerialScheduler::drain_queue(const std::string& why) {
+  std::deque<Pending> dropped;
+  {
+    std::lock_guard lock(mutex_);
+    dropped.swap(queue_);
+    metrics_.queue_depth.set(0);
+  }
+  for (auto& p : dropped) p.sink->on_error(SchedulerError{ErrorKind::kUnavailable, why, "", "shutting_down"});
+}
+
+void SerialScheduler::run() {
+  while (true) {
+    std::unique_lock lock(mutex_);
+    wake_.wait(lock, [&] { return stop_ || cancel_all_ || !control_.empty() || !queue_.empty(); });
+    if (stop_ || cancel_all_) {
+      const bool stopping = stop_;
+      cancel_all_ = false;
+      std::deque<Control> controls;
+      if (stopping) controls.swap(control_);
+      lock.unlock();
+      drain_queue("the server is shutting down; the request was not started");
+      for (auto& c : controls) {
+        if (c.loaded) c.loaded(make_error("the server is shutting down"));
+        if (c.unloaded) c.unloaded(make_error("the server is shutting down"));
+      }
+      if (stopping) break;
+      continue;
+    }
+    if (!control_.empty()) {
+      Control control = std::move(control_.front());
+      control_.pop_front();
+      lock.unlock();
+      apply(control);
+      continue;
+    }
+    Pending pending = std::move(queue_.front());
+    queue_.pop_front();
+    busy_ = true;
+    current_ = pending.job.cancel;
+    metrics_.queue_depth.set(static_cast<int64_t>(queue_.size()));
+    metrics_.running.set(1);
+    lock.unlock();
+    try {
+      serve(pending);
+    } catch (const std::exception& e) {
+      log::error(std::string("generation failed: ") + e.what(), pending.job.request_id);
+      pending.sink->on_error(SchedulerError{ErrorKind::kInternal, "generation failed; see the server log"});
+    }
+    lock.lock();
+    busy_ = false;
+    current_.reset();
+    metrics_.running.set(0);
+  }
+  backend_.reset();
+  std::lock_guard lock(mutex_);
+  state_ = ModelState::kUnloaded;
+  reason_ = "the server is shutting down";
+  info_.reset();
+  metrics_.model_loaded.set(0);
+}
+
+void SerialScheduler::apply(Control& control) {
+  // Free the old model first: two models at once may not fit in memory.
+  backend_.reset();
+  if (!control.load) {
+    {
+      std::lock_guard lock(mutex_);
+      state_ = ModelState::kUnloaded;
+      reason_ = "the model was unloaded (POST /admin/model/unload); load one with POST /admin/model/load";
+      info_.reset();
+      metrics_.model_loaded.set(0);
+    }
+    log::info("model unloaded");
+    if (control.unloaded) control.unloaded(ok_status());
+    return;
+  }
+  log::info("loading model " + control.path);
+  const auto started = Clock::now();
+  Result<std::unique_ptr<ModelBackend>> loaded = make_error("the model loader failed");
+  try {
+    loaded = loader_(control.path);
+  } catch (const std::exception& e) {
+    loaded = make_error(std::string("loading failed: ") + e.what());
+  }
+  if (!loaded) {
+    {
+      std::lock_guard lock(mutex_);
+      // A newer load may already be queued; only the last one decides the state.
+      if (control_.empty() || !control_.back().load) {
+        state_ = ModelState::kUnloaded;
+        reason_ = "loading " + control.path + " failed: " + loaded.error();
+      }
+    }
+    log::error("cannot load " + control.path + ": " + loaded.error());
+    if (control.loaded) control.loaded(Error{loaded.error()});
+    return;
+  }
+  backend_ = std::move(loaded).value();
+  ModelInfo info;
+  info.id = control.id;
+  info.path = control.path;
+  info.n_ctx = backend_->n_ctx();
+  info.n_vocab = backend_->n_vocab();
+  info.created = static_cast<int64_t>(std::time(nullptr));
+  {
+    std::lock_guard lock(mutex_);
+    if (control_.empty()) {
+      state_ = ModelState::kReady;
+      reason_.clear();
+      info_ = info;
+      metrics_.model_loaded.set(1);
+    }
+  }
+  log::info("model " + info.id + " ready (" + std::to_string(info.n_ctx) + " tokens of context) in " +
+            std::to_string(seconds_between(started, Clock::now())) + " s");
+  if (control.loaded) control.loaded(info);
+}
+
+void SerialScheduler::serve(Pending& p) {
+  GenerationJob& job = p.job;
+  GenerationSink& sink = *p.sink;
+  if (job.cancel->cancelled()) {
+    metrics_.cancelled.add();
+    return sink.on_error(SchedulerError{ErrorKind::kCancelled, "cancelled before it started"});
+  }
+  if (!backend_) {
+    std::string reason;
+    {
+      std::lock_guard lock(mutex_);
+      reason = reason_;
+    }
+    return sink.on_error(
+        SchedulerError{ErrorKind::kUnavailable, "no model is loaded (" + reason + ")", "", "model_not_loaded"});
+  }
+
+  std::string text = job.prompt;
+  if (job.chat) {
+    auto rendered = backend_->render_chat(job.messages_json);
+    if (!rendered) {
+      return sink.on_error(invalid("the messages could not be rendered by the model's chat template: " +
+                                       rendered.error(),
+                                   "messages"));
+    }
+    text = std::move(rendered).value();
+  }
+  GenerationRequest request;
+  request.prompt_tokens = backend_->tokenize(text);
+  request.sampling = job.sampling;
+  const int32_t n_ctx = backend_->n_ctx();
+  const auto n_prompt = static_cast<int32_t>(request.prompt_tokens.size());
+  const std::string prompt_param = job.chat ? "messages" : "prompt";
+  if (n_prompt == 0) return sink.on_error(invalid("the prompt is empty", prompt_param));
+  if (n_prompt >= n_ctx) {
+    return sink.on_error(invalid("this model's maximum context length is " + std::to_string(n_ctx) +
+                                     " tokens, but the prompt has " + std::to_string(n_prompt) +
+                                     " tokens; shorten the " + prompt_param,
+                                 prompt_param, "context_length_exceeded"));
+  }
+  const int32_t limit = options_.max_tokens_limit > 0 ? std::min(options_.max_tokens_limit, n_ctx) : n_ctx;
+  if (job.max_tokens && *job.max_tokens > limit) {
+    return sink.on_error(invalid("max_tokens is too large: " + std::to_string(*job.max_tokens) +
+                                     "; this server allows at most " + std::to_string(limit),
+                                 "max_tokens"));
+  }
+  const int32_t room = n_ctx - n_prompt;
+  int32_t max_tokens = job.max_tokens ? *job.max_tokens : (options_.default_max_tokens > 0 ? options_.default_max_tokens : room);
+  request.max_tokens = std::min(max_tokens, room);
+  if (auto ok = validate(request.sampling); !ok) return sink.on_error(invalid(ok.error(), ""));
+  if (auto ok = validate_logit_bias(request.sampling, backend_->n_vocab()); !ok) {
+    return sink.on_error(invalid(ok.error(), "logit_bias"));
+  }
+
+  metrics_.prompt_tokens.add(static_cast<uint64_t>(n_prompt));
+  sink.on_start(StartInfo{n_prompt});
+
+  const bool has_deadline = options_.generation_timeout.count() > 0;
+  const auto deadline = p.submitted + options_.generation_timeout;
+  bool first = true;
+  bool timed_out = false;
+  bool client_left = false;
+  Clock::time_point last = Clock::now();
+  auto on_text = [&](std::string_view piece) {
+    const auto now = Clock::now();
+    if (first) {
+      metrics_.time_to_first_token.observe(seconds_between(p.submitted, now));
+      first = false;
+    } else {
+      metrics_.inter_token_latency.observe(seconds_between(last, now));
+    }
+    last = now;
+    if (job.cancel->cancelled()) {
+      client_left = true;
+      return false;
+    }
+    if (has_deadline && now > deadline) {
+      timed_out = true;
+      return false;
+    }
+    if (!sink.on_text(piece)) {
+      client_left = true;
+      return false;
+    }
+    return true;
+  };
+  auto result = backend_->generate(request, on_text);
+  if (!result) return sink.on_error(SchedulerError{ErrorKind::kInternal, "generation failed: " + result.error()});
+
+  GenerationOutcome outcome;
+  outcome.n_prompt_tokens = n_prompt;
+  outcome.n_completion_tokens = static_cast<int32_t>(result->tokens.size());
+  outcome.finish_reason = std::string(finish_reason_name(result->finish));
+  if (result->finish == FinishReason::kCancelled) {
+    if (timed_out) {
+      outcome.finish_reason = "length";
+    } else if (client_left || job.cancel->cancelled()) {
+      metrics_.cancelled.add();
+    }
+  }
+  metrics_.generated_tokens.add(static_cast<uint64_t>(outcome.n_completion_tokens));
+  metrics_.request_duration.observe(seconds_between(p.submitted, Clock::now()));
+  sink.on_finish(outcome);
+}
+
+}  // namespace tandem::server

@@ -1,0 +1,76 @@
+#pragma once
+// The first scheduler: one request at a time on a dedicated thread, from a FIFO queue bounded by
+// server.max_concurrent_requests (running + queued; past it, 429 at once). Model loads and
+// unloads wait for the running request and go before queued ones.
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "metrics/metrics.h"
+#include "scheduler/model_backend.h"
+#include "scheduler/scheduler.h"
+
+namespace tandem::server {
+
+struct SerialSchedulerOptions {
+  int64_t max_concurrent_requests = 64;
+  int32_t default_max_tokens = 0;  // 0 = until the context is full
+  int32_t max_tokens_limit = 0;    // largest max_tokens a request may ask for; 0 = the context size
+  std::chrono::milliseconds generation_timeout{0};  // 0 = none; past it a generation ends as "length"
+};
+
+class SerialScheduler final : public Scheduler {
+ public:
+  SerialScheduler(SerialSchedulerOptions options, BackendLoader loader, metrics::ServerMetrics& metrics);
+  ~SerialScheduler() override;
+
+  std::optional<SchedulerError> submit(GenerationJob job, std::shared_ptr<GenerationSink> sink) override;
+  SchedulerStatus status() const override;
+  void load_model(std::string path, std::string id, std::function<void(Result<ModelInfo>)> done) override;
+  void unload_model(std::function<void(Status)> done) override;
+  void stop_accepting() override;
+  void cancel_all() override;
+  void stop() override;
+
+ private:
+  struct Pending {
+    GenerationJob job;
+    std::shared_ptr<GenerationSink> sink;
+    Clock::time_point submitted;
+  };
+  struct Control {
+    bool load = false;
+    std::string path, id;
+    std::function<void(Result<ModelInfo>)> loaded;
+    std::function<void(Status)> unloaded;
+  };
+
+  void run();
+  void serve(Pending& pending);
+  void apply(Control& control);
+  void drain_queue(const std::string& why);
+
+  const SerialSchedulerOptions options_;
+  const BackendLoader loader_;
+  metrics::ServerMetrics& metrics_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Pending> queue_;
+  std::deque<Control> control_;
+  bool busy_ = false;  // a request is being served
+  bool accepting_ = true;
+  bool cancel_all_ = false;
+  bool stop_ = false;
+  ModelState state_ = ModelState::kUnloaded;
+  std::string reason_ = "no model has been loaded yet";
+  std::optional<ModelInfo> info_;
+  std::shared_ptr<CancelToken> current_;
+
+  std::unique_ptr<ModelBackend> backend_;  // the scheduler thread's alone
+  std::thread thread_;
+};
+
+}  // namespace tandem::server
