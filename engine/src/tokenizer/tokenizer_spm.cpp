@@ -39,9 +39,9 @@ void spm_tokenize(const Vocab& vocab, std::string_view text, std::vector<int32_t
   std::vector<Symbol> symbols;
   symbols.reserve(text.size());
   for (size_t offset = 0; offset < text.size();) {
-    // Malformed UTF-8 is cut by its lead byte, as llama.cpp does; byte fallback keeps it intact.
-    const size_t length = std::min(unicode::utf8_sequence_length(static_cast<uint8_t>(text[offset])),
-                                   text.size() - offset);
+    // A malformed byte is a symbol of its own (llama.cpp cuts by the lead byte alone, which can
+    // swallow the start of the next character); byte fallback then keeps it intact.
+    const size_t length = unicode::decode_one(text, offset).length;
     const auto index = static_cast<int32_t>(symbols.size());
     symbols.push_back({static_cast<uint32_t>(offset), static_cast<uint32_t>(length), index - 1,
                        offset + length == text.size() ? -1 : index + 1});
