@@ -171,18 +171,55 @@ TEST(Tokenizer, ForcedTextReference) {
   EXPECT_EQ(tok->decode(expected), text);
 }
 
-TEST(Tokenizer, SmolLm2IfFetched) {
-  const std::string path = std::string(TANDEM_MODELS_CACHE) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
-  if (!test::file_exists(path)) GTEST_SKIP() << path << " not fetched (scripts/fetch_models.sh)";
-  const Tokenizer* tok = test::load_tokenizer(path);
-  ASSERT_NE(tok, nullptr);
+// The demo models, when scripts/fetch_models.sh has cached them.
+const Tokenizer* cached_model(const std::string& name) {
+  const std::string path = std::string(TANDEM_MODELS_CACHE) + "/" + name;
+  return test::file_exists(path) ? test::load_tokenizer(path) : nullptr;
+}
+
+TEST(Tokenizer, SmolLm2ChatPrompts) {
+  const Tokenizer* tok = cached_model("SmolLM2-135M-Instruct.Q4_1.gguf");
+  if (tok == nullptr) GTEST_SKIP() << "SmolLM2 not fetched (scripts/fetch_models.sh)";
   EXPECT_EQ(tok->model(), TokenizerModel::kBytePairEncoding);
+  EXPECT_EQ(tok->pre_tokenizer_name(), "starcoder");  // tokenizer.ggml.pre = "smollm"
+  EXPECT_FALSE(tok->add_bos());
   const auto im_end = tok->find_token("<|im_end|>");
   ASSERT_TRUE(im_end.has_value());
   EXPECT_TRUE(tok->is_end_of_generation(*im_end));
-  const Ids ids = tok->encode("<|im_start|>user\nHi there<|im_end|>", true, true);
-  EXPECT_EQ(std::count(ids.begin(), ids.end(), *im_end), 1);
-  EXPECT_EQ(tok->decode(ids, true).find("<|im_start|>user\nHi there<|im_end|>") != std::string::npos, true);
+  EXPECT_TRUE(tok->is_control(*im_end));
+
+  // Prompts and continuations that llama.cpp produced (scripts/reference/make_smollm2_reference.py).
+  const std::string path = std::string(TANDEM_TEST_DATA) + "/golden/smollm2-135m-instruct.greedy.json";
+  if (!test::file_exists(path)) GTEST_SKIP() << path << " is absent";
+  const auto cases = nlohmann::json::parse(test::read_file(path));
+  ASSERT_FALSE(cases.empty());
+  for (const auto& c : cases) {
+    const std::string prompt = c.at("prompt").get<std::string>();
+    const Ids ids = tok->encode(prompt, true, true);
+    EXPECT_EQ(ids, c.at("prompt_tokens").get<Ids>()) << prompt;
+    EXPECT_EQ(tok->decode(ids, true), prompt);
+    std::string text;
+    for (int32_t id : c.at("greedy_tokens").get<Ids>()) text += tok->token_to_piece(id);
+    EXPECT_EQ(text, c.at("greedy_text").get<std::string>()) << prompt;
+  }
+}
+
+TEST(Tokenizer, Gemma3IfFetched) {
+  const Tokenizer* tok = cached_model("gemma-3-270m-q4_k_m.gguf");
+  if (tok == nullptr) GTEST_SKIP() << "Gemma 3 not fetched (scripts/fetch_models.sh)";
+  EXPECT_EQ(tok->model(), TokenizerModel::kSentencePiece);
+  EXPECT_TRUE(tok->add_bos());
+  const auto end_of_turn = tok->find_token("<end_of_turn>");
+  ASSERT_TRUE(end_of_turn.has_value());
+  EXPECT_TRUE(tok->is_end_of_generation(*end_of_turn));
+  const std::string prompt = "<start_of_turn>user\nHello, Gemma! Ünïcödé 中文<end_of_turn>\n<start_of_turn>model\n";
+  const Ids ids = tok->encode(prompt, true, true);
+  ASSERT_GE(ids.size(), 3u);
+  EXPECT_EQ(ids[0], tok->bos_id());
+  EXPECT_EQ(ids[1], *tok->find_token("<start_of_turn>"));
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), *end_of_turn), 1);
+  // No space prefix in this vocabulary (tokenizer.ggml.add_space_prefix = false).
+  EXPECT_EQ(tok->decode(std::span(ids).subspan(1), true), prompt);
 }
 
 // Hostile input: invalid UTF-8, empty text, huge runs of one character class. Nothing may crash,
