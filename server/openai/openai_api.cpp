@@ -1,0 +1,179 @@
+#include "openai/openai_api.h"
+
+#include <ctime>
+#include <filesystem>
+
+#include "log/log.h"
+#include "openai/completion_request.h"
+#include "openai/response_builder.h"
+
+namespace tandem::openai {
+namespace {
+
+using http::ApiError;
+using http::HttpResponse;
+using http::Responder;
+using nlohmann::json;
+using server::GenerationOutcome;
+using server::SchedulerError;
+using server::StartInfo;
+
+HttpResponse json_response(const json& body, int status = 200) {
+  HttpResponse r;
+  r.status = status;
+  r.body = dump(body);
+  return r;
+}
+
+// Answers with the whole completion once it is done.
+class BufferedSink : public server::GenerationSink {
+ public:
+  BufferedSink(std::shared_ptr<Responder> responder, ResponseHeader header, bool chat)
+      : responder_(std::move(responder)), header_(std::move(header)), chat_(chat) {}
+
+  void on_start(const StartInfo&) override {}
+  bool on_text(std::string_view piece) override {
+    text_ += piece;
+    return !responder_->disconnected();
+  }
+  void on_finish(const GenerationOutcome& o) override {
+    const Usage usage{o.n_prompt_tokens, o.n_completion_tokens};
+    responder_->send(json_response(chat_ ? chat_completion(header_, text_, o.finish_reason, usage)
+                                         : text_completion(header_, text_, o.finish_reason, usage)));
+  }
+  void on_error(const SchedulerError& e) override { responder_->send(http::error_response(to_api_error(e))); }
+
+ private:
+  std::shared_ptr<Responder> responder_;
+  ResponseHeader header_;
+  bool chat_;
+  std::string text_;
+};
+
+// Streams chunks as server-sent events, ending with "data: [DONE]".
+class StreamingSink : public server::GenerationSink {
+ public:
+  StreamingSink(std::shared_ptr<Responder> responder, ResponseHeader header, bool chat, bool include_usage)
+      : responder_(std::move(responder)), header_(std::move(header)), chat_(chat), include_usage_(include_usage) {}
+
+  void on_start(const StartInfo&) override {
+    started_ = true;
+    responder_->start_stream(200, "text/event-stream");
+    // OpenAI's first chat chunk announces the role with empty content.
+    if (chat_) responder_->send_chunk(sse_data(chat_chunk(header_, {{"role", "assistant"}, {"content", ""}}, "", include_usage_)));
+  }
+  bool on_text(std::string_view piece) override {
+    if (responder_->disconnected()) return false;
+    responder_->send_chunk(sse_data(chat_ ? chat_chunk(header_, {{"content", std::string(piece)}}, "", include_usage_)
+                                          : text_chunk(header_, piece, "", include_usage_)));
+    return true;
+  }
+  void on_finish(const GenerationOutcome& o) override {
+    std::string tail = sse_data(chat_ ? chat_chunk(header_, json::object(), o.finish_reason, include_usage_)
+                                      : text_chunk(header_, "", o.finish_reason, include_usage_));
+    if (include_usage_) tail += sse_data(usage_chunk(header_, chat_, Usage{o.n_prompt_tokens, o.n_completion_tokens}));
+    tail += kSseDone;
+    responder_->send_chunk(std::move(tail));
+    responder_->end_stream();
+  }
+  void on_error(const SchedulerError& e) override {
+    const ApiError error = to_api_error(e);
+    if (!started_) return responder_->send(http::error_response(error));
+    // Headers are out: the error travels in the stream, as OpenAI does.
+    HttpResponse rendered = http::error_response(error);
+    responder_->send_chunk("data: " + rendered.body + "\n\n" + std::string(kSseDone));
+    responder_->end_stream();
+  }
+
+ private:
+  std::shared_ptr<Responder> responder_;
+  ResponseHeader header_;
+  bool chat_;
+  bool include_usage_;
+  bool started_ = false;
+};
+
+bool names_model(const std::string& requested, const server::ModelInfo& model) {
+  return requested == model.id || requested == std::filesystem::path(model.path).filename().string();
+}
+
+void handle_generation(bool chat, server::Scheduler& scheduler, const http::HttpRequest& request,
+                       std::shared_ptr<Responder> responder) {
+  ParsedRequest parsed = chat ? parse_chat_request(request.body) : parse_completion_request(request.body);
+  if (auto* error = std::get_if<ApiError>(&parsed)) return responder->send(http::error_response(*error));
+  CompletionRequest& r = std::get<CompletionRequest>(parsed);
+
+  const server::SchedulerStatus status = scheduler.status();
+  if (status.state != server::ModelState::kReady || !status.model) {
+    const bool loading = status.state == server::ModelState::kLoading;
+    return responder->send(http::error_response(
+        http::unavailable("no model is ready: " + status.reason, loading ? "model_loading" : "model_not_loaded",
+                          loading ? 5 : 0)));
+  }
+  if (!names_model(r.model, *status.model)) {
+    return responder->send(http::error_response(http::not_found(
+        "the model \"" + r.model + "\" does not exist; this server serves \"" + status.model->id + "\"", "model",
+        "model_not_found")));
+  }
+
+  server::GenerationJob job;
+  job.request_id = request.request_id;
+  job.chat = chat;
+  job.prompt = std::move(r.prompt);
+  job.messages_json = std::move(r.messages_json);
+  job.sampling = std::move(r.sampling);
+  job.max_tokens = r.max_tokens;
+  ResponseHeader header{new_completion_id(chat), static_cast<int64_t>(std::time(nullptr)), status.model->id};
+  std::shared_ptr<server::GenerationSink> sink;
+  if (r.stream) {
+    sink = std::make_shared<StreamingSink>(responder, std::move(header), chat, r.include_usage);
+  } else {
+    sink = std::make_shared<BufferedSink>(responder, std::move(header), chat);
+  }
+  // A client that hangs up cancels its generation, queued or running.
+  responder->on_disconnect([cancel = job.cancel] { cancel->cancel(); });
+  if (auto refused = scheduler.submit(std::move(job), sink)) {
+    responder->send(http::error_response(to_api_error(*refused)));
+  }
+}
+
+void handle_models(server::Scheduler& scheduler, std::shared_ptr<Responder> responder) {
+  const server::SchedulerStatus status = scheduler.status();
+  json data = json::array();
+  if (status.model) {
+    data.push_back({{"id", status.model->id},
+                    {"object", "model"},
+                    {"created", status.model->created},
+                    {"owned_by", "tandem"},
+                    {"context_length", status.model->n_ctx}});
+  }
+  responder->send(json_response({{"object", "list"}, {"data", data}}));
+}
+
+}  // namespace
+
+ApiError to_api_error(const SchedulerError& e) {
+  using server::ErrorKind;
+  switch (e.kind) {
+    case ErrorKind::kInvalidRequest: return http::invalid_request(e.message, e.param, e.code);
+    case ErrorKind::kQueueFull: return http::too_many_requests(e.message, std::max(1, e.retry_after_seconds));
+    case ErrorKind::kUnavailable: return http::unavailable(e.message, e.code, e.retry_after_seconds);
+    case ErrorKind::kCancelled: return ApiError{499, e.message, "invalid_request_error", "", "cancelled"};
+    case ErrorKind::kInternal: break;
+  }
+  return http::internal_error(e.message);
+}
+
+void add_openai_routes(http::Router& router, server::Scheduler& scheduler) {
+  router.add("POST", "/v1/chat/completions", [&scheduler](const http::HttpRequest& req, std::shared_ptr<Responder> res) {
+    handle_generation(true, scheduler, req, std::move(res));
+  });
+  router.add("POST", "/v1/completions", [&scheduler](const http::HttpRequest& req, std::shared_ptr<Responder> res) {
+    handle_generation(false, scheduler, req, std::move(res));
+  });
+  router.add("GET", "/v1/models", [&scheduler](const http::HttpRequest&, std::shared_ptr<Responder> res) {
+    handle_models(scheduler, std::move(res));
+  });
+}
+
+}  // namespace tandem::openai

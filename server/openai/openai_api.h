@@ -1,0 +1,17 @@
+#pragma once
+// The OpenAI-compatible routes: POST /v1/chat/completions, POST /v1/completions, GET /v1/models.
+// Handlers parse and validate, then hand the request to the scheduler with a sink that answers
+// (streamed as server-sent events, or whole); they never block and never throw.
+
+#include "http/api_error.h"
+#include "http/router.h"
+#include "scheduler/scheduler.h"
+
+namespace tandem::openai {
+
+void add_openai_routes(http::Router& router, server::Scheduler& scheduler);
+
+// The status and OpenAI error for a scheduler's refusal or failure.
+http::ApiError to_api_error(const server::SchedulerError& error);
+
+}  // namespace tandem::openai

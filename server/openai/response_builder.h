@@ -1,0 +1,51 @@
+#pragma once
+// The JSON objects of OpenAI's chat and text completion responses, whole and as stream chunks.
+// Pure functions of their inputs; the server's streaming and buffering code assembles them.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace tandem::openai {
+
+struct Usage {
+  int32_t prompt_tokens = 0;
+  int32_t completion_tokens = 0;
+};
+
+struct ResponseHeader {
+  std::string id;  // "chatcmpl-..." or "cmpl-..."
+  int64_t created = 0;
+  std::string model;
+};
+
+// "chatcmpl-" or "cmpl-" and 24 random hex digits.
+std::string new_completion_id(bool chat);
+
+nlohmann::json usage_json(const Usage& usage);
+
+nlohmann::json chat_completion(const ResponseHeader& h, std::string_view text, std::string_view finish_reason,
+                               const Usage& usage);
+nlohmann::json text_completion(const ResponseHeader& h, std::string_view text, std::string_view finish_reason,
+                               const Usage& usage);
+
+// A chunk carrying `delta` (chat) or text (completions); finish_reason empty = null. With
+// include_usage the chunk has "usage": null, as OpenAI sends on every chunk but the last.
+nlohmann::json chat_chunk(const ResponseHeader& h, nlohmann::json delta, std::string_view finish_reason,
+                          bool include_usage);
+nlohmann::json text_chunk(const ResponseHeader& h, std::string_view text, std::string_view finish_reason,
+                          bool include_usage);
+// The last chunk of stream_options.include_usage: no choices, the usage.
+nlohmann::json usage_chunk(const ResponseHeader& h, bool chat, const Usage& usage);
+
+// One server-sent event: "data: {json}\n\n". Invalid UTF-8 is replaced, never thrown on.
+std::string sse_data(const nlohmann::json& value);
+inline constexpr std::string_view kSseDone = "data: [DONE]\n\n";
+
+// JSON text with invalid UTF-8 replaced (U+FFFD) instead of an exception.
+std::string dump(const nlohmann::json& value);
+
+}  // namespace tandem::openai
