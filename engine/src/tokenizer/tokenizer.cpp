@@ -53,14 +53,21 @@ std::vector<Fragment> partition(const Vocab& vocab, std::string_view text, bool 
     }
   }
   if (found.empty()) return {Fragment{-1, 0, text.size()}};
-  std::sort(found.begin(), found.end(), [](const Occurrence& a, const Occurrence& b) {
-    return a.priority != b.priority ? a.priority < b.priority : a.begin < b.begin;
-  });
+  // Order by priority, then position: a counting sort, since `found` is already by position and
+  // a long run of one character can yield millions of overlapping candidates.
+  std::vector<uint32_t> starts(vocab.special_tokens.size() + 1, 0);
+  for (const Occurrence& occ : found) ++starts[occ.priority + 1];
+  for (size_t i = 1; i < starts.size(); ++i) starts[i] += starts[i - 1];
+  std::vector<Occurrence> ordered(found.size());
+  for (const Occurrence& occ : found) ordered[starts[occ.priority]++] = occ;
 
-  // Fragments keyed by their start; stripped white space simply has no fragment.
+  // Fragments keyed by their start; stripped white space simply has no fragment. `claimed` marks
+  // bytes no longer raw, to turn most overlapping candidates away without a map look-up.
   std::map<size_t, Fragment> fragments;
   fragments.emplace(0, Fragment{-1, 0, text.size()});
-  for (const Occurrence& occ : found) {
+  std::vector<uint8_t> claimed(text.size(), 0);
+  for (const Occurrence& occ : ordered) {
+    if (claimed[occ.begin] || claimed[occ.end - 1]) continue;
     auto it = fragments.upper_bound(occ.begin);
     if (it == fragments.begin()) continue;
     --it;
@@ -75,6 +82,8 @@ std::vector<Fragment> partition(const Vocab& vocab, std::string_view text, bool 
     if (vocab.attrs[occ.id] & kAttrRstrip) {
       while (right_begin < raw.end && is_ascii_space(text[right_begin])) ++right_begin;
     }
+    std::fill(claimed.begin() + static_cast<std::ptrdiff_t>(left_end),
+              claimed.begin() + static_cast<std::ptrdiff_t>(right_begin), 1);
     if (left_end > raw.begin) fragments.emplace(raw.begin, Fragment{-1, raw.begin, left_end});
     fragments.emplace(occ.begin, Fragment{occ.id, occ.begin, occ.end});
     if (right_begin < raw.end) fragments.emplace(right_begin, Fragment{-1, right_begin, raw.end});

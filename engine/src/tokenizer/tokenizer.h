@@ -4,8 +4,9 @@
 //   "gpt2"  byte-level BPE (merges by rank) after a pre-tokenizer chosen by `tokenizer.ggml.pre`,
 //   "bert"  WordPiece (lower-cased, accents stripped, longest match first).
 // The behaviour follows llama.cpp's llama-vocab so that token ids match its test vectors exactly;
-// the deliberate differences are listed in docs of tokenizer.cpp (invalid UTF-8 is kept as bytes,
-// decode() does no clean-up of spaces).
+// the few deliberate differences are listed at the top of tokenizer.cpp (invalid UTF-8 is kept as
+// bytes, decode() does no clean-up of spaces, an unknown pre-tokenizer name falls back to the
+// default one with a warning).
 //
 // A Tokenizer is immutable after from_gguf() and cheap to copy (the vocabulary is shared), so one
 // instance may be used from many threads at once.
