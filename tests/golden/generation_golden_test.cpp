@@ -109,26 +109,27 @@ TEST(GoldenGeneration, Stories260kForcedLogprobsMatchLlamaCpp) {
   EXPECT_LT(worst, 2e-3);
 }
 
-// SmolLM2-135M-Instruct chat prompts, against llama.cpp (tests/data/golden, made by
-// scripts/reference/make_smollm2_reference.py): the chat template's text, the prompt tokens, and
-// the greedy continuation. This Q4_1 model quantizes activations to 8 bits, which turns float
+// Chat prompts (or plain prompts for a model without a chat template), against llama.cpp
+// (tests/data/golden, made by scripts/reference/make_chat_reference.py): the chat template's text, the prompt tokens, and
+// the greedy continuation. A Q4 model quantizes activations to 8 bits, which turns float
 // summation-order noise into logit differences of about 0.1 (llama.cpp moves as much between its
 // own attention paths), so a greedy run may part ways with llama.cpp where llama.cpp's own top
 // two logits are that close. The test therefore checks that every divergence is such a near-tie,
 // and, by teacher forcing llama.cpp's continuation, that every later position agrees too.
 constexpr double kNearTie = 0.25;
 
-TEST(GoldenGeneration, SmolLM2ChatMatchesLlamaCpp) {
-  if (!std::filesystem::exists(kSmolLM2)) GTEST_SKIP() << "run scripts/fetch_models.sh first";
-  auto engine = load(kSmolLM2);
+void check_chat_reference(const std::string& model, const std::string& reference) {
+  if (!std::filesystem::exists(model)) GTEST_SKIP() << "run scripts/fetch_models.sh first";
+  auto engine = load(model);
   ASSERT_NE(engine, nullptr);
-  const auto records = read_json(std::string(TANDEM_TEST_DATA) + "/golden/smollm2-135m-instruct.greedy.json");
+  const auto records = read_json(std::string(TANDEM_TEST_DATA) + "/golden/" + reference);
   ASSERT_GE(records.size(), 5u);
   size_t identical = 0;
   size_t positions = 0;
   size_t argmax_agree = 0;
   for (const auto& record : records) {
-    auto prompt = engine->apply_chat_template(record["messages"].dump(), true);
+    Result<std::string> prompt = record["prompt"].get<std::string>();
+    if (record.contains("messages")) prompt = engine->apply_chat_template(record["messages"].dump(), true);
     ASSERT_TRUE(prompt) << prompt.error();
     EXPECT_EQ(*prompt, record["prompt"].get<std::string>());
     const auto prompt_tokens = record["prompt_tokens"].get<std::vector<int32_t>>();
@@ -171,6 +172,15 @@ TEST(GoldenGeneration, SmolLM2ChatMatchesLlamaCpp) {
   std::printf("%zu of %zu prompts identical for all tokens; teacher-forced argmax agreement %zu/%zu\n", identical,
               records.size(), argmax_agree, positions);
   EXPECT_GE(static_cast<double>(argmax_agree) / static_cast<double>(positions), 0.95);
+}
+
+TEST(GoldenGeneration, SmolLM2ChatMatchesLlamaCpp) {
+  check_chat_reference(kSmolLM2, "smollm2-135m-instruct.greedy.json");
+}
+
+// Gemma 3: sliding-window layers, per-head norms, GeGLU, post-norms, Q4_K/Q5_0/Q6_K weights.
+TEST(GoldenGeneration, Gemma3MatchesLlamaCpp) {
+  check_chat_reference(std::string(TANDEM_MODELS_CACHE) + "/gemma-3-270m-q4_k_m.gguf", "gemma-3-270m.greedy.json");
 }
 
 }  // namespace

@@ -68,7 +68,8 @@ void forward(const Model& model, KvCache& kv, int32_t seq, std::span<const int32
     if (c.gemma_style) cpu::scale(s.x_.data() + t * d, std::sqrt(static_cast<float>(d)), d);
   }
 
-  cpu::AttentionShape shape{c.n_head, c.n_head_kv, c.head_dim, 1.0f / std::sqrt(static_cast<float>(c.head_dim))};
+  const float attn_scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  cpu::AttentionShape shape{c.n_head, c.n_head_kv, c.head_dim, c.scale_queries ? 1.0f : attn_scale};
   for (int32_t il = 0; il < c.n_layer; ++il) {
     const LayerWeights& l = w.layers[static_cast<size_t>(il)];
 
@@ -93,6 +94,7 @@ void forward(const Model& model, KvCache& kv, int32_t seq, std::span<const int32
       cpu::rope(s.q_.data() + t * c.q_dim(), c.n_head, c.head_dim, pos0 + t, rope);
       cpu::rope(s.k_.data() + t * c.kv_dim(), c.n_head_kv, c.head_dim, pos0 + t, rope);
     }
+    if (c.scale_queries) cpu::scale(s.q_.data(), attn_scale, static_cast<int64_t>(n) * c.q_dim());
     store_f16(s.k_.data(), kv.keys(seq, il, pos0), static_cast<int64_t>(n) * c.kv_dim());
     store_f16(s.v_.data(), kv.values(seq, il, pos0), static_cast<int64_t>(n) * c.kv_dim());
     for (int32_t t = 0; t < n; ++t) {

@@ -120,9 +120,15 @@ Result<ModelConfig> read_model_config(const gguf::GgufFile& file) {
   }
 
   if (c.gemma_style) {
-    c.sliding_window = static_cast<int32_t>(file.get_int(a + ".attention.sliding_window").value_or(512));
-    c.sliding_window_pattern = 6;
-    c.rope_local_freq_base = 10000.0f;
+    // Gemma 3 interleaves sliding-window layers (local RoPE base) with global ones.
+    c.sliding_window = static_cast<int32_t>(file.get_int(a + ".attention.sliding_window").value_or(0));
+    if (c.sliding_window > 0) {
+      c.sliding_window_pattern = static_cast<int32_t>(file.get_int(a + ".attention.sliding_window_pattern").value_or(6));
+      c.rope_local_freq_base = read_float(file, a + ".rope.freq_base_swa", 10000.0f);
+    }
+    // Queries are scaled before attention rather than the scores after (gemma_pytorch's
+    // query_pre_attn_scalar), which matters once the query is rounded to F16.
+    c.scale_queries = true;
   }
   return c;
 }

@@ -33,6 +33,7 @@ struct ModelConfig {
   int32_t sliding_window = 0;        // gemma3: local attention span of the sliding layers
   int32_t sliding_window_pattern = 0;  // every Nth layer is global (gemma3: 6)
   float rope_local_freq_base = 10000.0f;
+  bool scale_queries = false;  // gemma3: q *= 1/sqrt(head_dim) before attention, scores unscaled
 
   int32_t q_dim() const { return n_head * head_dim; }
   int32_t kv_dim() const { return n_head_kv * head_dim; }

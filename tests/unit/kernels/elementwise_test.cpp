@@ -35,11 +35,13 @@ TEST(Elementwise, SiluAndGeluGates) {
   EXPECT_NEAR(gate[0], 0.0f, 1e-7);
   EXPECT_NEAR(gate[1], 2.0f / (1.0f + std::exp(-1.0f)), 1e-6);
   EXPECT_NEAR(gate[2], -2.0f / (1.0f + std::exp(1.0f)), 1e-6);
-  std::vector<float> g2 = {0.0f, 3.0f};
-  std::vector<float> u2 = {1.0f, 1.0f};
-  gelu_mul(g2.data(), u2.data(), 2);
+  std::vector<float> g2 = {0.0f, 3.0f, -12.0f, 12.0f};
+  std::vector<float> u2 = {1.0f, 1.0f, 1.0f, 2.0f};
+  gelu_mul(g2.data(), u2.data(), 4);
   EXPECT_NEAR(g2[0], 0.0f, 1e-7);
-  EXPECT_NEAR(g2[1], 2.99636f, 1e-4);  // gelu(3) with the tanh approximation
+  EXPECT_NEAR(g2[1], 2.99636f, 2e-3);  // gelu(3) with the tanh approximation, at F16 precision
+  EXPECT_EQ(g2[2], 0.0f);              // saturates below -10
+  EXPECT_EQ(g2[3], 24.0f);             // and is the identity above 10
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "quant/fp16.h"
+
 namespace tandem::cpu {
 
 void rms_norm(const float* x, const float* weight, float* y, int64_t n, float eps) {
@@ -32,8 +34,16 @@ void gelu_mul(float* gate, const float* up, int64_t n) {
   constexpr float kCoef = 0.044715f;
   for (int64_t i = 0; i < n; ++i) {
     const float g = gate[i];
-    const float gelu = 0.5f * g * (1.0f + std::tanh(kSqrt2OverPi * g * (1.0f + kCoef * g * g)));
-    gate[i] = gelu * up[i];
+    if (g <= -10.0f) {
+      gate[i] = 0.0f;
+    } else if (g >= 10.0f) {
+      gate[i] = g * up[i];
+    } else {
+      // F16 in, F16 out, as llama.cpp's table-driven GELU computes it.
+      const float x = fp16_to_fp32(fp32_to_fp16(g));
+      const float gelu = 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + kCoef * x * x)));
+      gate[i] = fp16_to_fp32(fp32_to_fp16(gelu)) * up[i];
+    }
   }
 }
 

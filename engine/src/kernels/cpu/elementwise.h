@@ -16,7 +16,8 @@ void add(float* x, const float* y, int64_t n);
 // gate = silu(gate) * up  (SwiGLU feed-forward)
 void silu_mul(float* gate, const float* up, int64_t n);
 
-// gate = gelu_tanh(gate) * up  (GeGLU feed-forward, gemma)
+// gate = gelu_tanh(gate) * up  (GeGLU feed-forward, gemma); the GELU is evaluated at F16
+// precision, as llama.cpp does, and saturates outside [-10, 10].
 void gelu_mul(float* gate, const float* up, int64_t n);
 
 // x *= s
