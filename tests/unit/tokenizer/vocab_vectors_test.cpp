@@ -18,7 +18,10 @@ class VocabVectors : public ::testing::TestWithParam<std::string> {};
 
 std::string ids_to_string(const std::vector<int32_t>& ids) {
   std::string out;
-  for (int32_t id : ids) out += " " + std::to_string(id);
+  for (int32_t id : ids) {
+    out += ' ';
+    out += std::to_string(id);
+  }
   return out;
 }
 
