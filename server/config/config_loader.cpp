@@ -1,5 +1,6 @@
 #include "config/config_loader.h"
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -36,6 +37,26 @@ std::vector<std::string> all_paths() {
   std::vector<std::string> paths;
   for (const auto& spec : option_table()) paths.emplace_back(spec.path);
   return paths;
+}
+
+// The flag a mistyped command-line name most likely meant: matched against paths, short flags and
+// the last part of each path ("prot" -> port -> network.port).
+std::string closest_flag(std::string_view name) {
+  std::vector<std::string> names;
+  std::vector<std::string> meaning;
+  for (const auto& spec : option_table()) {
+    names.emplace_back(spec.path);
+    meaning.emplace_back(spec.path);
+    if (!spec.flag.empty()) {
+      names.emplace_back(spec.flag);
+      meaning.emplace_back(spec.flag);
+    }
+    names.emplace_back(spec.path.substr(spec.path.rfind('.') + 1));
+    meaning.emplace_back(spec.path);
+  }
+  const std::string guess = closest_match(name, names);
+  if (guess.empty()) return guess;
+  return meaning[static_cast<size_t>(std::find(names.begin(), names.end(), guess) - names.begin())];
 }
 
 std::string join(const std::vector<std::string>& items) {
@@ -138,7 +159,7 @@ LoadedConfig load_config(std::string_view json_text, std::string_view source, co
   for (const auto& o : overrides) {
     const OptionSpec* spec = find_option(o.name);
     if (!spec) {
-      std::string guess = closest_match(o.name, all_paths());
+      std::string guess = closest_flag(o.name);
       out.report.error("--" + o.name, "unknown option" + (guess.empty() ? "" : "; did you mean --" + guess + "?"));
       continue;
     }

@@ -162,7 +162,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_header(beast::error_code ec) {
     if (ec) {
-      if (ec == bhttp::error::header_limit) {
+      if (ec == bhttp::error::body_limit) {
+        // The parser compares Content-Length with the limit while reading the header.
+        fail_request(payload_too_large("the request body is larger than the " +
+                                       std::to_string(server_->options.max_body_bytes) +
+                                       " bytes this server accepts (limits.max_body_bytes)"));
+      } else if (ec == bhttp::error::header_limit) {
         fail_request(ApiError{431, "request headers exceed " + std::to_string(kHeaderLimit) + " bytes",
                               "invalid_request_error", "", "headers_too_large"});
       } else if (ec == bhttp::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout ||

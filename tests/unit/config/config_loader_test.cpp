@@ -75,7 +75,10 @@ TEST(ConfigLoader, CommandLineAloneNeedsNoFile) {
 TEST(ConfigLoader, BadCommandLineValuesNameTheFlag) {
   LoadedConfig loaded = load_config("", "", {{"model", "/m.gguf"}, {"port", "eighty"}, {"prot", "1"}});
   EXPECT_TRUE(has_problem(loaded.report, Severity::kError, "network.port", "--port"));
-  EXPECT_TRUE(has_problem(loaded.report, Severity::kError, "--prot", "did you mean --network.port"));
+  EXPECT_TRUE(has_problem(loaded.report, Severity::kError, "--prot", "did you mean --port?"));
+  LoadedConfig typo = load_config("", "", {{"model", "/m.gguf"}, {"network.prot", "1"}, {"bind_adress", "x"}});
+  EXPECT_TRUE(has_problem(typo.report, Severity::kError, "--network.prot", "did you mean --network.port?"));
+  EXPECT_TRUE(has_problem(typo.report, Severity::kError, "--bind_adress", "did you mean --network.bind_address?"));
 }
 
 TEST(ConfigLoader, WrongTypesAreErrorsThatSayWhatWasExpected) {

@@ -1,0 +1,119 @@
+#include "app/server_app.h"
+
+#include <signal.h>
+
+#include <atomic>
+#include <thread>
+
+#include "app/ops_routes.h"
+#include "http/http_server.h"
+#include "log/log.h"
+#include "metrics/metrics.h"
+#include "openai/openai_api.h"
+#include "scheduler/serial_scheduler.h"
+
+namespace tandem::server {
+namespace {
+
+using std::chrono::milliseconds;
+
+milliseconds to_ms(double seconds) { return milliseconds(static_cast<int64_t>(seconds * 1000.0)); }
+
+// Waits up to `timeout` for SIGTERM or SIGINT (blocked in every thread, so only this sees them).
+bool wait_for_signal(const sigset_t& signals, milliseconds timeout, int* which = nullptr) {
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+  ts.tv_nsec = static_cast<long>((timeout.count() % 1000) * 1000000);
+  const int sig = sigtimedwait(&signals, nullptr, &ts);
+  if (sig > 0 && which) *which = sig;
+  return sig > 0;
+}
+
+}  // namespace
+
+int run_server(const config::ServerConfig& config) {
+  log::set_level(config.log_level);
+  // Block the shutdown signals before any thread starts, so every thread inherits the mask and
+  // this thread alone takes them, with sigtimedwait.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);  // a client that hangs up must not kill the server
+
+  metrics::ServerMetrics metrics;
+  EngineOptions engine;
+  engine.n_ctx = static_cast<int32_t>(config.context_size);
+  engine.n_batch = static_cast<int32_t>(config.prompt_batch_size);
+  engine.n_threads = static_cast<int32_t>(config.threads);
+  SerialSchedulerOptions sched;
+  sched.max_concurrent_requests = config.max_concurrent_requests;
+  sched.default_max_tokens = static_cast<int32_t>(config.default_max_tokens);
+  sched.max_tokens_limit = static_cast<int32_t>(config.max_tokens_limit);
+  sched.generation_timeout = to_ms(config.generation_timeout);
+  SerialScheduler scheduler(sched, engine_backend_loader(engine), metrics);
+
+  http::Router router;
+  openai::add_openai_routes(router, scheduler);
+  add_ops_routes(router, OpsContext{scheduler, metrics, config.model_path, config.model_name});
+
+  http::HttpServerOptions options;
+  options.address = config.bind_address;
+  options.port = static_cast<uint16_t>(config.port);
+  options.max_body_bytes = config.max_body_bytes.bytes;
+  options.read_timeout = to_ms(config.read_timeout);
+  options.idle_timeout = to_ms(config.idle_timeout);
+  options.write_timeout = to_ms(config.write_timeout);
+  options.api_keys = config.api_keys;
+  options.cors_origins = config.cors_allowed_origins;
+  options.on_response = [&metrics](std::string_view route, int status, double) { metrics.record_response(route, status); };
+  http::HttpServer server(options, std::move(router));
+  if (auto started = server.start(); !started) {
+    log::error(started.error());
+    scheduler.stop();
+    return 1;
+  }
+  log::info("listening on http://" + config.bind_address + ":" + std::to_string(server.port()) +
+            (config.api_keys.empty() ? " (no API keys)" : " (API keys required)"));
+
+  std::atomic<int> first_load{0};  // 0 pending, 1 ok, -1 failed
+  scheduler.load_model(config.model_path, model_id_for(config.model_path, config.model_name),
+                       [&first_load](Result<ModelInfo> loaded) { first_load = loaded ? 1 : -1; });
+
+  int exit_code = 0;
+  while (true) {
+    if (wait_for_signal(signals, milliseconds(200))) break;
+    if (first_load.load() == -1) {
+      log::error("the model could not be loaded; stopping");
+      exit_code = 1;
+      break;
+    }
+  }
+
+  // Graceful shutdown: no new work, in-flight requests get the grace period.
+  const auto grace = to_ms(config.shutdown_grace);
+  log::info("shutting down: " + std::to_string(server.active_exchanges()) + " requests in flight, up to " +
+            std::to_string(grace.count() / 1000.0) + " s to finish");
+  server.stop_accepting();
+  scheduler.stop_accepting();
+  const auto deadline = Clock::now() + grace;
+  bool idle = false;
+  while (!(idle = server.wait_until_idle(std::min(deadline, Clock::now() + milliseconds(100))))) {
+    if (Clock::now() >= deadline) break;
+    if (wait_for_signal(signals, milliseconds(1))) {
+      log::warn("second signal: cancelling requests in flight");
+      break;
+    }
+  }
+  if (!idle) {
+    scheduler.cancel_all();
+    server.wait_until_idle(Clock::now() + std::chrono::seconds(5));
+  }
+  server.stop();
+  scheduler.stop();
+  log::info("stopped");
+  return exit_code;
+}
+
+}  // namespace tandem::server

@@ -1,0 +1,146 @@
+#include "openai/completion_request.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace tandem::openai {
+namespace {
+
+const http::ApiError* error_of(const ParsedRequest& p) { return std::get_if<http::ApiError>(&p); }
+
+void expect_error(const ParsedRequest& p, const std::string& param, const std::string& text) {
+  const http::ApiError* e = error_of(p);
+  ASSERT_NE(e, nullptr) << "expected an error about " << param;
+  EXPECT_EQ(e->status, 400);
+  EXPECT_EQ(e->param, param) << e->message;
+  EXPECT_NE(e->message.find(text), std::string::npos) << e->message;
+}
+
+ParsedRequest chat(const std::string& extra) {
+  return parse_chat_request(R"({"model": "m", "messages": [{"role": "user", "content": "hi"}])" + extra + "}");
+}
+
+TEST(ChatRequest, ParsesEveryField) {
+  ParsedRequest p = chat(R"(, "max_tokens": 5, "temperature": 0.2, "top_p": 0.9, "top_k": 20, "min_p": 0.1,
+      "seed": 42, "stop": ["\n", "END"], "presence_penalty": 0.5, "frequency_penalty": -0.5,
+      "logit_bias": {"15": -100, "7": 2.5}, "stream": true, "stream_options": {"include_usage": true},
+      "n": 1, "user": "u1")");
+  ASSERT_EQ(error_of(p), nullptr) << error_of(p)->message;
+  const CompletionRequest& r = std::get<CompletionRequest>(p);
+  EXPECT_TRUE(r.chat);
+  EXPECT_EQ(r.model, "m");
+  EXPECT_EQ(r.max_tokens, 5);
+  EXPECT_FLOAT_EQ(r.sampling.temperature, 0.2f);
+  EXPECT_FLOAT_EQ(r.sampling.top_p, 0.9f);
+  EXPECT_EQ(r.sampling.top_k, 20);
+  EXPECT_FLOAT_EQ(r.sampling.min_p, 0.1f);
+  EXPECT_EQ(r.sampling.seed, 42u);
+  EXPECT_EQ(r.sampling.stop, (std::vector<std::string>{"\n", "END"}));
+  EXPECT_FLOAT_EQ(r.sampling.presence_penalty, 0.5f);
+  EXPECT_FLOAT_EQ(r.sampling.frequency_penalty, -0.5f);
+  ASSERT_EQ(r.sampling.logit_bias.size(), 2u);
+  EXPECT_TRUE(r.stream);
+  EXPECT_TRUE(r.include_usage);
+  auto messages = nlohmann::json::parse(r.messages_json);
+  EXPECT_EQ(messages, nlohmann::json::parse(R"([{"role": "user", "content": "hi"}])"));
+}
+
+TEST(ChatRequest, MaxCompletionTokensWinsAndStopMayBeAString) {
+  ParsedRequest p = chat(R"(, "max_tokens": 5, "max_completion_tokens": 9, "stop": "x")");
+  ASSERT_EQ(error_of(p), nullptr);
+  EXPECT_EQ(std::get<CompletionRequest>(p).max_tokens, 9);
+  EXPECT_EQ(std::get<CompletionRequest>(p).sampling.stop, std::vector<std::string>{"x"});
+}
+
+TEST(ChatRequest, NormalisesContentPartsAndDeveloperRole) {
+  ParsedRequest p = parse_chat_request(R"({"model": "m", "messages": [
+      {"role": "developer", "content": "be brief"},
+      {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}], "name": "x"}]})");
+  ASSERT_EQ(error_of(p), nullptr) << error_of(p)->message;
+  auto messages = nlohmann::json::parse(std::get<CompletionRequest>(p).messages_json);
+  EXPECT_EQ(messages[0]["role"], "system");
+  EXPECT_EQ(messages[1]["content"], "a\nb");
+  EXPECT_EQ(messages[1]["name"], "x");
+}
+
+TEST(ChatRequest, MalformedBodies) {
+  const auto e1 = parse_chat_request("{\"model\": ");
+  ASSERT_NE(error_of(e1), nullptr);
+  EXPECT_EQ(error_of(e1)->code, "invalid_json");
+  EXPECT_EQ(error_of(parse_chat_request(""))->code, "invalid_json");
+  EXPECT_EQ(error_of(parse_chat_request("[1, 2]"))->status, 400);
+  EXPECT_EQ(error_of(parse_chat_request("{\"model\": \"m\xff\"}"))->code, "invalid_utf8");
+  EXPECT_EQ(error_of(parse_chat_request(std::string(100000, '[') + std::string(100000, ']')))->code, "invalid_json");
+}
+
+TEST(ChatRequest, MissingAndWrongTypedFields) {
+  expect_error(parse_chat_request(R"({"messages": []})"), "model", "model is required");
+  expect_error(parse_chat_request(R"({"model": "m"})"), "messages", "messages is required");
+  expect_error(parse_chat_request(R"({"model": "m", "messages": []})"), "messages", "must not be empty");
+  expect_error(parse_chat_request(R"({"model": 3, "messages": []})"), "model", "must be a string");
+  expect_error(parse_chat_request(R"({"model": "m", "messages": "hi"})"), "messages", "must be an array");
+  expect_error(parse_chat_request(R"({"model": "m", "messages": [{"content": "hi"}]})"), "messages[0].role",
+               "required");
+  expect_error(parse_chat_request(R"({"model": "m", "messages": [{"role": "wizard", "content": "hi"}]})"),
+               "messages[0].role", "not one of");
+  expect_error(parse_chat_request(R"({"model": "m", "messages": [{"role": "user"}]})"), "messages[0].content",
+               "required");
+  expect_error(parse_chat_request(R"({"model": "m", "messages": [{"role": "user", "content": 5}]})"),
+               "messages[0].content", "must be a string");
+  expect_error(parse_chat_request(
+                   R"({"model": "m", "messages": [{"role": "user", "content": [{"type": "image_url"}]}]})"),
+               "messages[0].content[0].type", "text content only");
+  expect_error(chat(R"(, "max_tokens": "10")"), "max_tokens", "must be an integer");
+  expect_error(chat(R"(, "max_tokens": 1.5)"), "max_tokens", "must be an integer");
+  expect_error(chat(R"(, "temperature": "hot")"), "temperature", "must be a number");
+  expect_error(chat(R"(, "stream": "yes")"), "stream", "true or false");
+  expect_error(chat(R"(, "stop": [1])"), "stop[0]", "must be a string");
+  expect_error(chat(R"(, "logit_bias": {"abc": 1})"), "logit_bias", "token ids");
+  expect_error(chat(R"(, "logit_bias": [1])"), "logit_bias", "object");
+}
+
+TEST(ChatRequest, OutOfRangeValues) {
+  expect_error(chat(R"(, "max_tokens": -5)"), "max_tokens", "at least 1");
+  expect_error(chat(R"(, "max_tokens": 0)"), "max_tokens", "at least 1");
+  expect_error(chat(R"(, "max_tokens": 99999999999)"), "max_tokens", "too large");
+  expect_error(chat(R"(, "max_tokens": 99999999999999999999)"), "max_tokens", "");
+  expect_error(chat(R"(, "temperature": 7)"), "temperature", "temperature");
+  expect_error(chat(R"(, "top_p": 1.5)"), "top_p", "top_p");
+  expect_error(chat(R"(, "presence_penalty": 3)"), "presence_penalty", "presence_penalty");
+  expect_error(chat(R"(, "logit_bias": {"1": 500})"), "logit_bias", "logit_bias");
+  expect_error(chat(R"(, "seed": -1)"), "seed", "negative");
+  expect_error(chat(R"(, "top_k": -1)"), "top_k", ">= 0");
+  expect_error(chat(R"(, "n": 2)"), "n", "one choice");
+  expect_error(chat(R"(, "stop": ["a","b","c","d","e","f","g","h","i","j","k","l","m","n","o","p","q"])"), "stop",
+               "at most");
+}
+
+TEST(ChatRequest, UnknownAndUnsupportedFields) {
+  expect_error(chat(R"(, "temprature": 1)"), "temprature", "unrecognized request argument");
+  expect_error(chat(R"(, "stream_options": {"include_usage": true})"), "stream_options", "only allowed when stream");
+  expect_error(chat(R"(, "logprobs": true)"), "logprobs", "not supported");
+  expect_error(chat(R"(, "tools": [{"type": "function"}])"), "tools", "not supported");
+  expect_error(chat(R"(, "response_format": {"type": "json_object"})"), "response_format", "not supported");
+  EXPECT_EQ(error_of(chat(R"(, "tools": [], "logprobs": false, "response_format": {"type": "text"})")), nullptr);
+  EXPECT_EQ(error_of(chat(R"(, "temperature": null, "max_tokens": null)")), nullptr);
+}
+
+TEST(CompletionRequest, PromptForms) {
+  ParsedRequest p = parse_completion_request(R"({"model": "m", "prompt": "Once upon", "max_tokens": 3})");
+  ASSERT_EQ(error_of(p), nullptr);
+  EXPECT_EQ(std::get<CompletionRequest>(p).prompt, "Once upon");
+  EXPECT_FALSE(std::get<CompletionRequest>(p).chat);
+  ParsedRequest one = parse_completion_request(R"({"model": "m", "prompt": ["x"]})");
+  ASSERT_EQ(error_of(one), nullptr);
+  EXPECT_EQ(std::get<CompletionRequest>(one).prompt, "x");
+  expect_error(parse_completion_request(R"({"model": "m"})"), "prompt", "required");
+  expect_error(parse_completion_request(R"({"model": "m", "prompt": ["a", "b"]})"), "prompt", "one prompt");
+  expect_error(parse_completion_request(R"({"model": "m", "prompt": [1, 2]})"), "prompt", "must be a string");
+  expect_error(parse_completion_request(R"({"model": "m", "prompt": "x", "echo": true})"), "echo", "not supported");
+  expect_error(parse_completion_request(R"({"model": "m", "prompt": "x", "messages": []})"), "messages",
+               "unrecognized");
+}
+
+}  // namespace
+}  // namespace tandem::openai
