@@ -28,7 +28,7 @@ python_bin=/usr/bin/python3
 if [ ! -x .venv/bin/python ]; then
   "$python_bin" -m venv .venv
 fi
-if ! .venv/bin/python -c "import numpy, gguf, jinja2" 2>/dev/null; then
+if ! .venv/bin/python -c "import numpy, gguf, jinja2, openai, requests, pytest" 2>/dev/null; then
   .venv/bin/pip install -q --disable-pip-version-check -r scripts/requirements.txt
 fi
 

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Sets up (scripts/setup.sh) and runs every test: unit, golden, CLI integration.
+# Sets up (scripts/setup.sh) and runs every test: unit, golden, CLI integration, server integration.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 ctest --preset release -j "$(nproc)" --timeout 600
+# The server's integration tests: the real `tandem serve` on loopback with the official openai
+# client. pytest exits non-zero on any failure and with 5 when it collected no test, which fails too.
+.venv/bin/python -m pytest tests/integration/server -q
