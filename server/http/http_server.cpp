@@ -4,6 +4,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <array>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -399,7 +400,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (keep_alive_now() && !closed_) {
         read_header();
       } else {
-        close();
+        lingering_close();
       }
       return;
     }
@@ -425,6 +426,25 @@ class Session : public std::enable_shared_from_this<Session> {
                      client_,
                  request_id_);
     }
+  }
+
+  // Closing a socket with unread request bytes makes the kernel send RST, which can destroy the
+  // response before the client reads it (a 413 for a body never read, say). So: stop sending,
+  // read and discard until the client closes too, for at most a second, then close.
+  void lingering_close() {
+    if (closed_) return;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(std::chrono::seconds(1));
+    drain();
+  }
+  void drain() {
+    if (closed_) return;
+    auto scratch = std::make_shared<std::array<char, 16384>>();
+    stream_.async_read_some(net::buffer(*scratch), [self = shared_from_this(), scratch](beast::error_code ec, size_t) {
+      if (ec) return self->close();
+      self->drain();
+    });
   }
 
   void close() {

@@ -13,6 +13,9 @@ namespace tandem::http {
 class Router {
  public:
   void add(std::string method, std::string path, Handler handler);
+  // Matches every path that starts with `prefix` (which ends in '/') and has more after it,
+  // like "/v1/models/" for "/v1/models/{id}". Exact paths are tried first.
+  void add_prefix(std::string method, std::string prefix, Handler handler);
 
   struct Match {
     const Handler* handler = nullptr;   // null: see allowed
@@ -26,6 +29,7 @@ class Router {
     std::string method;
     std::string path;
     Handler handler;
+    bool prefix = false;
   };
   std::vector<Route> routes_;
 };

@@ -137,16 +137,14 @@ void handle_generation(bool chat, server::Scheduler& scheduler, const http::Http
   }
 }
 
+json model_json(const server::ModelInfo& m) {
+  return {{"id", m.id}, {"object", "model"}, {"created", m.created}, {"owned_by", "tandem"}, {"context_length", m.n_ctx}};
+}
+
 void handle_models(server::Scheduler& scheduler, std::shared_ptr<Responder> responder) {
   const server::SchedulerStatus status = scheduler.status();
   json data = json::array();
-  if (status.model) {
-    data.push_back({{"id", status.model->id},
-                    {"object", "model"},
-                    {"created", status.model->created},
-                    {"owned_by", "tandem"},
-                    {"context_length", status.model->n_ctx}});
-  }
+  if (status.model) data.push_back(model_json(*status.model));
   responder->send(json_response({{"object", "list"}, {"data", data}}));
 }
 
@@ -173,6 +171,15 @@ void add_openai_routes(http::Router& router, server::Scheduler& scheduler) {
   });
   router.add("GET", "/v1/models", [&scheduler](const http::HttpRequest&, std::shared_ptr<Responder> res) {
     handle_models(scheduler, std::move(res));
+  });
+  router.add_prefix("GET", "/v1/models/", [&scheduler](const http::HttpRequest& req, std::shared_ptr<Responder> res) {
+    const std::string id = req.path.substr(std::string_view("/v1/models/").size());
+    const server::SchedulerStatus status = scheduler.status();
+    if (!status.model || !names_model(id, *status.model)) {
+      return res->send(http::error_response(
+          http::not_found("the model \"" + id + "\" does not exist", "model", "model_not_found")));
+    }
+    res->send(json_response(model_json(*status.model)));
   });
 }
 

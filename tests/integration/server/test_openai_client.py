@@ -17,6 +17,12 @@ def test_models_lists_the_loaded_model(client):
     assert models.data[0].owned_by == "tandem"
 
 
+def test_retrieve_model(client):
+    assert client.models.retrieve(MODEL_ID).id == MODEL_ID
+    with pytest.raises(openai.NotFoundError):
+        client.models.retrieve("gpt-4o")
+
+
 def test_chat_completion(client):
     r = client.chat.completions.create(
         model=MODEL_ID,

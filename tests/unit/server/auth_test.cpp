@@ -62,6 +62,18 @@ TEST(Router, TellsNotFoundFromMethodNotAllowed) {
   EXPECT_TRUE(none.route.empty());
 }
 
+TEST(Router, PrefixRoutesComeAfterExactOnes) {
+  Router router;
+  router.add("GET", "/v1/models", [](const HttpRequest&, std::shared_ptr<Responder>) {});
+  router.add_prefix("GET", "/v1/models/", [](const HttpRequest&, std::shared_ptr<Responder>) {});
+  EXPECT_EQ(router.find("GET", "/v1/models").route, "/v1/models");
+  Router::Match one = router.find("GET", "/v1/models/smol");
+  EXPECT_NE(one.handler, nullptr);
+  EXPECT_EQ(one.route, "/v1/models/*");
+  EXPECT_EQ(router.find("POST", "/v1/models/smol").allowed, std::vector<std::string>{"GET"});
+  EXPECT_TRUE(router.find("GET", "/v1/models/").route.empty());
+}
+
 TEST(Cors, OnlyConfiguredOriginsGetHeaders) {
   CorsPolicy off({});
   EXPECT_TRUE(off.response_headers("https://a.example").empty());
