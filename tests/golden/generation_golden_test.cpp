@@ -112,11 +112,12 @@ TEST(GoldenGeneration, Stories260kForcedLogprobsMatchLlamaCpp) {
 // Chat prompts (or plain prompts for a model without a chat template), against llama.cpp
 // (tests/data/golden, made by scripts/reference/make_chat_reference.py): the chat template's text, the prompt tokens, and
 // the greedy continuation. A Q4 model quantizes activations to 8 bits, which turns float
-// summation-order noise into logit differences of about 0.1 (llama.cpp moves as much between its
-// own attention paths), so a greedy run may part ways with llama.cpp where llama.cpp's own top
-// two logits are that close. The test therefore checks that every divergence is such a near-tie,
-// and, by teacher forcing llama.cpp's continuation, that every later position agrees too.
-constexpr double kNearTie = 0.25;
+// summation-order noise into logit differences of a few tenths: llama.cpp itself moves its logits
+// by up to 0.36 on these prompts between processing a token in a batch and alone, and by 0.15
+// between its two attention paths. A greedy run may therefore part ways with llama.cpp where
+// llama.cpp's own top two logits are that close. The test checks that every divergence is such a
+// near-tie, and, by teacher forcing llama.cpp's continuation, that every later position agrees too.
+constexpr double kNearTie = 0.5;
 
 void check_chat_reference(const std::string& model, const std::string& reference) {
   if (!std::filesystem::exists(model)) GTEST_SKIP() << "run scripts/fetch_models.sh first";
