@@ -28,8 +28,11 @@ python_bin=/usr/bin/python3
 if [ ! -x .venv/bin/python ]; then
   "$python_bin" -m venv .venv
 fi
-if ! .venv/bin/python -c "import numpy, gguf, jinja2, openai, requests, pytest" 2>/dev/null; then
+# Reinstall only when scripts/requirements.txt changed since the last install.
+wanted=$(sha256sum scripts/requirements.txt | cut -d' ' -f1)
+if [ "$(cat .venv/.requirements.sha256 2>/dev/null)" != "$wanted" ]; then
   .venv/bin/pip install -q --disable-pip-version-check -r scripts/requirements.txt
+  echo "$wanted" >.venv/.requirements.sha256
 fi
 
 scripts/fetch_models.sh
