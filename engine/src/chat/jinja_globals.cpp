@@ -15,7 +15,7 @@ namespace {
 // jinja2.sandbox.MAX_RANGE.
 constexpr int64_t kMaxRange = 100000;
 
-Value range(Renderer&, CallArgs& args) {
+Value range(Renderer& r, CallArgs& args) {
   if (!args.keyword.empty()) fail("TypeError: range() takes no keyword arguments");
   const auto& a = args.positional;
   if (a.empty() || a.size() > 3) fail("TypeError: range expected 1 to 3 arguments, got " + std::to_string(a.size()));
@@ -35,6 +35,7 @@ Value range(Renderer&, CallArgs& args) {
   if (count > kMaxRange) {
     fail("OverflowError: Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).");
   }
+  r.charge_steps(static_cast<size_t>(count));
   std::vector<Value> items;
   items.reserve(static_cast<size_t>(count));
   for (int64_t i = 0; i < count; ++i) items.push_back(Value::integer(start + i * step));

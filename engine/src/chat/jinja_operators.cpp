@@ -21,9 +21,27 @@ bool is_intlike(const Value& v) { return v.is_int() || v.is_bool(); }
        b.type_name() + "'");
 }
 
-int64_t checked_int(bool overflow, int64_t result) {
+// Python ints are unbounded; ours stop at 64 bits and say so rather than wrap.
+void check_overflow(bool overflow) {
   if (overflow) fail("OverflowError: integer result does not fit in 64 bits");
-  return result;
+}
+
+int64_t checked_add(int64_t a, int64_t b) {
+  int64_t r = 0;
+  check_overflow(__builtin_add_overflow(a, b, &r));
+  return r;
+}
+
+int64_t checked_sub(int64_t a, int64_t b) {
+  int64_t r = 0;
+  check_overflow(__builtin_sub_overflow(a, b, &r));
+  return r;
+}
+
+int64_t checked_mul(int64_t a, int64_t b) {
+  int64_t r = 0;
+  check_overflow(__builtin_mul_overflow(a, b, &r));
+  return r;
 }
 
 // CPython's float floor division and modulo, which round toward negative infinity.
@@ -71,8 +89,7 @@ Value repeat(const Value& seq, int64_t n) {
 Value add(const Value& a, const Value& b) {
   if (a.is_number() && b.is_number()) {
     if (is_intlike(a) && is_intlike(b)) {
-      int64_t r = 0;
-      return Value::integer(checked_int(__builtin_add_overflow(a.as_int(), b.as_int(), &r), r));
+      return Value::integer(checked_add(a.as_int(), b.as_int()));
     }
     return Value::number(a.as_double() + b.as_double());
   }
@@ -99,8 +116,8 @@ Value power(const Value& a, const Value& b) {
     int64_t result = 1;
     int64_t base = a.as_int();
     for (int64_t e = b.as_int(); e > 0; e >>= 1) {
-      if (e & 1) result = checked_int(__builtin_mul_overflow(result, base, &result), result);
-      if (e > 1) base = checked_int(__builtin_mul_overflow(base, base, &base), base);
+      if (e & 1) result = checked_mul(result, base);
+      if (e > 1) base = checked_mul(base, base);
     }
     return Value::integer(result);
   }
@@ -142,8 +159,7 @@ Value binary_op(std::string_view op, const Value& a, const Value& b) {
   if (op == "*") {
     if (a.is_number() && b.is_number()) {
       if (is_intlike(a) && is_intlike(b)) {
-        int64_t r = 0;
-        return Value::integer(checked_int(__builtin_mul_overflow(a.as_int(), b.as_int(), &r), r));
+        return Value::integer(checked_mul(a.as_int(), b.as_int()));
       }
       return Value::number(a.as_double() * b.as_double());
     }
@@ -164,8 +180,7 @@ Value binary_op(std::string_view op, const Value& a, const Value& b) {
   const bool ints = is_intlike(a) && is_intlike(b);
   if (op == "-") {
     if (ints) {
-      int64_t r = 0;
-      return Value::integer(checked_int(__builtin_sub_overflow(a.as_int(), b.as_int(), &r), r));
+      return Value::integer(checked_sub(a.as_int(), b.as_int()));
     }
     return Value::number(a.as_double() - b.as_double());
   }
@@ -202,8 +217,7 @@ Value unary_op(std::string_view op, const Value& v) {
   if (!v.is_number()) fail("TypeError: bad operand type for unary " + std::string(op) + ": '" + v.type_name() + "'");
   if (op == "+") return v.is_bool() ? Value::integer(v.as_int()) : v;
   if (v.is_float()) return Value::number(-v.as_double());
-  int64_t r = 0;
-  return Value::integer(checked_int(__builtin_sub_overflow(int64_t{0}, v.as_int(), &r), r));
+  return Value::integer(checked_sub(0, v.as_int()));
 }
 
 bool python_equal(const Value& a, const Value& b) {

@@ -14,6 +14,10 @@ namespace {
 
 using Names = std::vector<std::string_view>;
 
+// Deeper nesting than this (of blocks or of expressions) is refused rather than risking the
+// stack; real chat templates nest a handful of levels.
+constexpr int kMaxNesting = 200;
+
 // The tags whose arrival ends a body, and the block they close, for error messages.
 struct OpenBlock {
   std::string_view tag;
@@ -98,6 +102,18 @@ class Parser {
   }
 
   [[noreturn]] void fail(const std::string& message, int line) const { throw Error(ErrorKind::kSyntax, message, line); }
+
+  // Counts recursion through the parser; see kMaxNesting.
+  struct NestingGuard {
+    Parser& p;
+    explicit NestingGuard(Parser& parser) : p(parser) {
+      if (++p.nesting_ > kMaxNesting) {
+        p.fail("the template nests blocks or expressions more than " + std::to_string(kMaxNesting) + " levels deep",
+               p.current().line);
+      }
+    }
+    ~NestingGuard() { --p.nesting_; }
+  };
   [[noreturn]] void fail_unexpected(const std::string& expected) const {
     fail("expected " + expected + ", got " + describe(current()), current().line);
   }
@@ -170,6 +186,7 @@ class Parser {
   // Parses the body of a block tag that ends with one of `end_tags`; returns the tag that
   // ended it and leaves the stream after that tag's name.
   std::string parse_block_body(std::string_view tag, int line, Names end_tags, Body& body) {
+    NestingGuard guard(*this);
     open_blocks_.push_back({tag, line, end_tags});
     body = parse_body(end_tags);
     open_blocks_.pop_back();
@@ -423,7 +440,10 @@ class Parser {
     return e;
   }
 
-  ExprPtr parse_expression(bool with_condexpr) { return with_condexpr ? parse_condexpr() : parse_or(); }
+  ExprPtr parse_expression(bool with_condexpr) {
+    NestingGuard guard(*this);
+    return with_condexpr ? parse_condexpr() : parse_or();
+  }
 
   ExprPtr parse_condexpr() {
     int line = current().line;
@@ -466,6 +486,7 @@ class Parser {
   }
 
   ExprPtr parse_not() {
+    NestingGuard guard(*this);
     if (at_name("not")) {
       const int line = advance().line;
       auto e = make_expr(ExprKind::kNot, line);
@@ -555,6 +576,7 @@ class Parser {
   }
 
   ExprPtr parse_unary(bool with_filter) {
+    NestingGuard guard(*this);
     ExprPtr node;
     if (at_op("-") || at_op("+")) {
       const Token& op = advance();
@@ -830,6 +852,7 @@ class Parser {
   std::vector<Token> tokens_;
   size_t pos_ = 0;
   int loop_depth_ = 0;
+  int nesting_ = 0;
   std::vector<OpenBlock> open_blocks_;
 };
 

@@ -14,7 +14,7 @@ namespace {
 // the interpreter recursion limit (macros) and the sandbox's MAX_RANGE; these sit well above
 // anything a chat template needs.
 constexpr int kMaxCallDepth = 200;
-constexpr size_t kMaxSteps = 20'000'000;
+constexpr size_t kMaxSteps = 5'000'000;
 constexpr size_t kMaxOutputBytes = size_t{256} << 20;
 
 // jinja's name for an object's type in "has no attribute" messages.
@@ -56,6 +56,10 @@ void adjust_slice(int64_t n, std::optional<int64_t> start, std::optional<int64_t
   };
   begin = clamp(start, step < 0 ? upper : lower);
   end = clamp(stop, step < 0 ? lower : upper);
+}
+
+[[noreturn]] void fail_too_long() {
+  fail("the template runs too long (more than 5 million statements and loop iterations)");
 }
 }  // namespace
 
@@ -109,6 +113,11 @@ std::string Renderer::render(const Body& body, const Dict& context) {
   return out;
 }
 
+void Renderer::charge_steps(size_t steps) {
+  steps_ += steps;
+  if (steps_ > kMaxSteps) fail_too_long();
+}
+
 void Renderer::charge(size_t output_bytes) {
   output_bytes_ += output_bytes;
   if (output_bytes_ > kMaxOutputBytes) fail("MemoryError: the rendered text exceeds 256 MiB");
@@ -123,7 +132,7 @@ Renderer::Flow Renderer::exec_body(const Body& body, const ScopePtr& scope, std:
 }
 
 Renderer::Flow Renderer::exec(const Stmt& stmt, const ScopePtr& scope, std::string& out) {
-  if (++steps_ > kMaxSteps) fail("the template runs too long (more than 20 million steps)");
+  charge_steps(1);
   try {
     switch (stmt.kind) {
       case StmtKind::kText:
@@ -197,6 +206,7 @@ Renderer::Flow Renderer::exec_for(const Stmt& stmt, const ScopePtr& scope, std::
   if (stmt.filter) {
     std::vector<Value> kept;
     for (Value& item : items) {
+      charge_steps(1);
       auto probe = std::make_shared<Scope>(scope);
       assign(stmt.target, item, probe);
       if (eval(*stmt.filter, probe).truthy()) kept.push_back(std::move(item));
@@ -206,6 +216,7 @@ Renderer::Flow Renderer::exec_for(const Stmt& stmt, const ScopePtr& scope, std::
   if (items.empty()) return exec_body(stmt.else_body, scope, out);
   const auto n = static_cast<int64_t>(items.size());
   for (int64_t i = 0; i < n; ++i) {
+    charge_steps(1);
     auto inner = std::make_shared<Scope>(scope);
     assign(stmt.target, items[static_cast<size_t>(i)], inner);
     Dict loop;

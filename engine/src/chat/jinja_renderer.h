@@ -33,6 +33,8 @@ class Renderer {
   Value get_attr(const Value& obj, const std::string& name);  // obj.name
   Value get_item(const Value& obj, const Value& key);         // obj[key]
   const std::tm& now() const { return now_; }
+  // Counts work against the render's budget; builtins that make many values (range) call it.
+  void charge_steps(size_t steps);
 
  private:
   using ScopePtr = std::shared_ptr<Scope>;
