@@ -106,6 +106,9 @@ TEMPLATES = {
     "deepseek-r1": ("deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja",
                     "<\uff5cbegin\u2581of\u2581sentence\uff5c>", "<\uff5cend\u2581of\u2581sentence\uff5c>"),
     "smollm2": ("HuggingFaceTB-SmolLM2-135M-Instruct.jinja", "<|im_start|>", "<|im_end|>"),
+    # Beyond the families above: templates that lean on macros and schema walking.
+    "hermes3-tool-use": ("NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja", "<|begin_of_text|>", "<|im_end|>"),
+    "gpt-oss": ("openai-gpt-oss-120b.jinja", "<|startoftext|>", "<|return|>"),
 }
 
 # Extra template variables worth a case of their own: (template, message set, vars).
@@ -118,6 +121,8 @@ EXTRA_CASES = [
     ("llama3.1", "tools", {"date_string": "01 Jan 2025"}),
     ("llama3.1", "tool_call", {"builtin_tools": ["get_weather", "code_interpreter"]}),
     ("llama3.2", "tools", {"tools_in_user_message": False}),
+    ("gpt-oss", "tools_complex", {"reasoning_effort": "high", "builtin_tools": ["browser", "python"]}),
+    ("gpt-oss", "user_only", {"model_identity": "You are Tandem.", "builtin_tools": ["python"]}),
 ]
 
 
@@ -161,6 +166,8 @@ def template_cases():
                 add(template_name, set_name, generation_prompt, {})
     for template_name, set_name, extra in EXTRA_CASES:
         add(template_name, set_name, True, extra)
+    names = [c["name"] for c in cases]
+    assert len(names) == len(set(names)), "case names must be unique"
     return cases
 
 

@@ -369,7 +369,7 @@ Value Renderer::get_attr(const Value& obj, const std::string& name) {
 
 Value Renderer::get_item(const Value& obj, const Value& key) {
   if (obj.is_undefined()) fail_undefined(obj);
-  if (key.is_undefined()) fail_undefined(key);
+  // An undefined key is just a key no container has (Python hashes jinja's Undefined).
   if (obj.is_dict() && key.is_string()) {
     if (const Value* v = obj.as_dict().find(key.as_string())) return *v;
   } else if ((obj.is_list() || obj.is_string()) && (key.is_int() || key.is_bool())) {
