@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "config/config_options.h"
 
@@ -151,6 +152,26 @@ TEST(ConfigLoader, FileThatCannotBeReadOrIsEmpty) {
   std::ofstream(path) << "  \n";
   EXPECT_TRUE(has_problem(load_config_file(path.string()).report, Severity::kError, "", "is empty"));
   std::filesystem::remove(path);
+}
+
+TEST(ConfigLoader, TheExampleFileHasEveryOptionAtItsDefault) {
+  const std::string path = std::string(TANDEM_TEST_DATA) + "/../../server/tandem.example.json";
+  LoadedConfig loaded = load_config_file(path);
+  EXPECT_TRUE(loaded.report.problems.empty()) << loaded.report.to_string();
+  ServerConfig expected = default_config();
+  expected.model_path = loaded.config.model_path;
+  EXPECT_EQ(loaded.config.port, expected.port);
+  EXPECT_EQ(loaded.config.cache_size, expected.cache_size);
+  EXPECT_EQ(loaded.config.max_body_bytes, expected.max_body_bytes);
+  EXPECT_EQ(loaded.config.log_level, expected.log_level);
+  // Every option appears in the example.
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  for (const auto& spec : option_table()) {
+    const std::string leaf(spec.path.substr(spec.path.rfind('.') + 1));
+    EXPECT_NE(text.str().find("\"" + leaf + "\""), std::string::npos) << spec.path;
+  }
 }
 
 TEST(ConfigOptions, ReferenceNamesEveryOption) {
