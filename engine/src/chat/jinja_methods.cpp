@@ -557,13 +557,13 @@ std::optional<Value> find_method(const Value& obj, const std::string& name) {
         BoundArgs a("items", args, {});
         std::vector<Value> pairs;
         for (const auto& [k, v] : self.as_dict().entries) pairs.push_back(Value::tuple({Value::string(k), v}));
-        return Value::list(std::move(pairs));
+        return Value::dict_view("dict_items", std::move(pairs));
       });
     }
     if (name == "keys") {
       return Value::function("dict.keys", [self](Renderer&, CallArgs& args) {
         BoundArgs a("keys", args, {});
-        return Value::list(iterate(self));
+        return Value::dict_view("dict_keys", iterate(self));
       });
     }
     if (name == "values") {
@@ -571,7 +571,7 @@ std::optional<Value> find_method(const Value& obj, const std::string& name) {
         BoundArgs a("values", args, {});
         std::vector<Value> values;
         for (const auto& [k, v] : self.as_dict().entries) values.push_back(v);
-        return Value::list(std::move(values));
+        return Value::dict_view("dict_values", std::move(values));
       });
     }
     if (name == "get") {

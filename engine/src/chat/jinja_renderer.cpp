@@ -1,5 +1,6 @@
 #include "chat/jinja_renderer.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "chat/jinja_builtins.h"
@@ -56,6 +57,23 @@ void adjust_slice(int64_t n, std::optional<int64_t> start, std::optional<int64_t
   };
   begin = clamp(start, step < 0 ? upper : lower);
   end = clamp(stop, step < 0 ? lower : upper);
+}
+
+// Whether jinja's compiler tries to fold this printed expression to a constant: no variables,
+// no calls (the sandbox refuses to fold those) and no filters that need the render context.
+bool is_foldable(const Expr& e) {
+  switch (e.kind) {
+    case ExprKind::kName:
+    case ExprKind::kCall: return false;
+    case ExprKind::kFilter:
+      if (e.name == "map" || e.name == "select" || e.name == "reject" || e.name == "selectattr" ||
+          e.name == "rejectattr") {
+        return false;
+      }
+      break;
+    default: break;
+  }
+  return std::all_of(e.operands.begin(), e.operands.end(), [](const ExprPtr& o) { return !o || is_foldable(*o); });
 }
 
 [[noreturn]] void fail_too_long() {
@@ -140,7 +158,20 @@ Renderer::Flow Renderer::exec(const Stmt& stmt, const ScopePtr& scope, std::stri
         out += stmt.text;
         return Flow::kNormal;
       case StmtKind::kPrint: {
-        const std::string text = eval(*stmt.expr, scope).to_str();
+        std::string text;
+        if (is_foldable(*stmt.expr)) {
+          // Folding either succeeds or jinja evaluates the expression at run time as usual.
+          folding_constants_ = true;
+          try {
+            text = eval(*stmt.expr, scope).to_str();
+            folding_constants_ = false;
+          } catch (const Error&) {
+            folding_constants_ = false;
+            text = eval(*stmt.expr, scope).to_str();
+          }
+        } else {
+          text = eval(*stmt.expr, scope).to_str();
+        }
         charge(text.size());
         out += text;
         return Flow::kNormal;
@@ -372,7 +403,7 @@ Value Renderer::get_item(const Value& obj, const Value& key) {
   // An undefined key is just a key no container has (Python hashes jinja's Undefined).
   if (obj.is_dict() && key.is_string()) {
     if (const Value* v = obj.as_dict().find(key.as_string())) return *v;
-  } else if ((obj.is_list() || obj.is_string()) && (key.is_int() || key.is_bool())) {
+  } else if (((obj.is_list() && !obj.as_list().view) || obj.is_string()) && (key.is_int() || key.is_bool())) {
     int64_t i = key.as_int();
     if (obj.is_list()) {
       const auto& items = obj.as_list().items;
@@ -403,24 +434,32 @@ Value Renderer::get_item(const Value& obj, const Value& key) {
 }
 
 Value Renderer::slice(const Value& obj, const Expr& slice_expr, const ScopePtr& scope) {
+  // jinja compiles a slice to a plain Python subscript (not environment.getitem), so a bad
+  // slice is an error rather than an undefined value.
   if (obj.is_undefined()) fail_undefined(obj);
   std::optional<int64_t> bounds[3];
-  bool valid_indices = true;
   for (int k = 0; k < 3; ++k) {
     if (!slice_expr.operands[static_cast<size_t>(k)]) continue;
     const Value v = eval(*slice_expr.operands[static_cast<size_t>(k)], scope);
-    if (v.is_undefined()) fail_undefined(v);
     if (v.is_int() || v.is_bool()) {
       bounds[k] = v.as_int();
     } else if (!v.is_none()) {
-      valid_indices = false;  // Python's TypeError, which jinja turns into an undefined value
+      if (v.is_undefined()) fail_undefined(v);
+      if (obj.is_list() || obj.is_string()) {
+        fail("TypeError: slice indices must be integers or None or have an __index__ method");
+      }
     }
   }
-  const int64_t step = bounds[2].value_or(1);
-  if (step == 0) fail("ValueError: slice step cannot be zero");
-  if (!valid_indices || !(obj.is_list() || obj.is_string())) {
+  const bool sliceable = (obj.is_list() && !obj.as_list().view) || obj.is_string();
+  if (!sliceable && folding_constants_) {
+    // jinja folds a constant {{ ... }} at compile time through environment.getitem, which
+    // turns the TypeError into an undefined value (`{{ 3[1:] }}` prints nothing).
     return Value::undefined(std::string("'") + object_type_repr(obj) + "' cannot be sliced");
   }
+  if (obj.is_dict()) fail("TypeError: unhashable type: 'slice'");
+  if (!sliceable) fail("TypeError: '" + obj.type_name() + "' object is not subscriptable");
+  const int64_t step = bounds[2].value_or(1);
+  if (step == 0) fail("ValueError: slice step cannot be zero");
   if (obj.is_list()) {
     const auto& items = obj.as_list().items;
     int64_t begin, end;

@@ -58,6 +58,7 @@ class Renderer {
   int call_depth_ = 0;
   size_t steps_ = 0;
   size_t output_bytes_ = 0;
+  bool folding_constants_ = false;  // evaluating a {{ }} that jinja folds at compile time
 };
 
 // Python iteration: list/tuple items, str code points, dict keys; an Undefined yields nothing.

@@ -45,6 +45,9 @@ Value Value::list(std::vector<Value> items) {
 Value Value::tuple(std::vector<Value> items) {
   return Value(Data(std::make_shared<const List>(List{std::move(items), true})));
 }
+Value Value::dict_view(const char* view, std::vector<Value> items) {
+  return Value(Data(std::make_shared<const List>(List{std::move(items), false, view})));
+}
 Value Value::dict(Dict d) { return Value(Data(std::make_shared<const Dict>(std::move(d)))); }
 Value Value::make_namespace(Dict attributes) {
   return Value(Data(std::make_shared<Namespace>(Namespace{std::move(attributes)})));
@@ -200,6 +203,7 @@ std::string Value::to_str() const {
     case Kind::kString: return as_string();
     case Kind::kList: {
       const List& l = as_list();
+      if (l.view) return std::string(l.view) + "([" + join_reprs(l.items) + "])";
       if (!l.is_tuple) return "[" + join_reprs(l.items) + "]";
       return "(" + join_reprs(l.items) + (l.items.size() == 1 ? ",)" : ")");
     }
@@ -226,7 +230,7 @@ std::string Value::type_name() const {
     case Kind::kInt: return "int";
     case Kind::kFloat: return "float";
     case Kind::kString: return is_markup() ? "Markup" : "str";
-    case Kind::kList: return as_list().is_tuple ? "tuple" : "list";
+    case Kind::kList: return as_list().view ? as_list().view : as_list().is_tuple ? "tuple" : "list";
     case Kind::kDict: return "dict";
     case Kind::kNamespace: return "Namespace";
     case Kind::kFunction: return "function";

@@ -27,6 +27,9 @@ class Renderer;
 struct List {
   std::vector<Value> items;
   bool is_tuple = false;  // prints as (a, b) and never equals a list, as in Python
+  // dict.items()/keys()/values() return views that print as dict_items([...]); nullptr for
+  // ordinary lists.
+  const char* view = nullptr;
 };
 
 // A Python dict with string keys, in insertion order.
@@ -69,6 +72,7 @@ class Value {
   static Value string(std::string s, bool markup = false);
   static Value list(std::vector<Value> items);
   static Value tuple(std::vector<Value> items);
+  static Value dict_view(const char* view, std::vector<Value> items);  // "dict_items", ...
   static Value dict(Dict d);
   static Value make_namespace(Dict attributes);
   static Value function(std::string name, std::function<Value(Renderer&, CallArgs&)> call);
