@@ -28,6 +28,7 @@ struct Engine::State {
   std::unique_ptr<Tokenizer> tokenizer;
   std::optional<ChatTemplate> chat_template;
   ChatTemplateSource template_source;
+  std::string template_error;  // why chat_template is empty
   std::unique_ptr<KvCache> kv;
   std::unique_ptr<ForwardState> forward_state;
   std::vector<int32_t> cached_tokens;  // tokens whose keys and values are in sequence 0
@@ -50,16 +51,22 @@ Result<std::unique_ptr<Engine>> Engine::load(const EngineOptions& options) {
     return make_error(options.model_path + ": vocabulary has " + std::to_string(state->tokenizer->n_vocab()) +
                       " tokens but the model expects " + std::to_string(c.n_vocab));
   }
-  if (auto source = chat_template_from_gguf(state->model->file())) {
-    state->template_source = std::move(source).value();
-    auto parsed = ChatTemplate::parse(state->template_source.source);
-    if (parsed) state->chat_template = std::move(parsed).value();
+  // A model without a usable template still loads: completions work, chat reports why not.
+  auto source = chat_template_from_gguf(state->model->file());
+  if (source) state->template_source = std::move(source).value();
+  if (!options.chat_template.empty()) state->template_source.source = options.chat_template;
+  if (state->template_source.source.empty()) {
+    state->template_error = source ? "the chat template is empty" : source.error();
+  } else if (auto parsed = ChatTemplate::parse(state->template_source.source)) {
+    state->chat_template = std::move(parsed).value();
+  } else {
+    state->template_error = parsed.error();
   }
   if (options.n_ctx <= 0 || options.n_batch <= 0) return make_error("n_ctx and n_batch must be positive");
   const int32_t n_ctx = std::min(options.n_ctx, c.n_ctx_train);
   state->options.n_ctx = n_ctx;
   state->kv = std::make_unique<KvCache>(c.n_layer, n_ctx, c.kv_dim(), 1);
-  state->forward_state = std::make_unique<ForwardState>(c, std::min(options.n_batch, n_ctx), n_ctx);
+  state->forward_state = std::make_unique<ForwardState>(c, std::min(options.n_batch, n_ctx), n_ctx, options.n_threads);
   return std::unique_ptr<Engine>(new Engine(std::move(state)));
 }
 
@@ -76,14 +83,18 @@ std::vector<int32_t> Engine::tokenize_prompt(std::string_view text) const {
   return tokens;
 }
 
-Result<std::string> Engine::apply_chat_template(const std::string& messages_json, bool add_generation_prompt) const {
-  if (!state_->chat_template) return make_error("the model has no usable chat template (tokenizer.chat_template)");
-  nlohmann::json messages = nlohmann::json::parse(messages_json, nullptr, /*allow_exceptions=*/false);
+Result<std::string> Engine::apply_chat_template(const std::string& messages_json, bool add_generation_prompt,
+                                                const std::string& extra_vars_json) const {
+  if (!state_->chat_template) return make_error(state_->template_error);
+  // Ordered JSON keeps the client's key order, which templates print with |tojson.
+  auto messages = nlohmann::ordered_json::parse(messages_json, nullptr, /*allow_exceptions=*/false);
   if (!messages.is_array()) return make_error("messages must be a JSON array");
-  nlohmann::json context = {{"messages", messages},
-                            {"add_generation_prompt", add_generation_prompt},
-                            {"bos_token", state_->template_source.bos_token},
-                            {"eos_token", state_->template_source.eos_token}};
+  auto context = nlohmann::ordered_json::parse(extra_vars_json, nullptr, /*allow_exceptions=*/false);
+  if (!context.is_object()) return make_error("template variables must be a JSON object");
+  context["messages"] = std::move(messages);
+  context["add_generation_prompt"] = add_generation_prompt;
+  context["bos_token"] = state_->template_source.bos_token;
+  context["eos_token"] = state_->template_source.eos_token;
   return state_->chat_template->render(context);
 }
 

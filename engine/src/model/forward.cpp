@@ -1,18 +1,22 @@
 #include "model/forward.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/check.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/rope.h"
+#include "kernels/cpu/vec_dot.h"
 #include "quant/fp16.h"
 
 namespace tandem {
 
-ForwardState::ForwardState(const ModelConfig& c, int32_t max_tokens, int32_t n_ctx)
+ForwardState::ForwardState(const ModelConfig& c, int32_t max_tokens, int32_t n_ctx, int32_t n_threads)
     : max_tokens_(max_tokens),
       n_vocab_(c.n_vocab),
+      n_ctx_(n_ctx),
+      pool_(std::make_unique<cpu::ThreadPool>(n_threads)),
       x_(static_cast<size_t>(max_tokens) * c.n_embd),
       xn_(x_.size()),
       q_(static_cast<size_t>(max_tokens) * c.q_dim()),
@@ -22,8 +26,11 @@ ForwardState::ForwardState(const ModelConfig& c, int32_t max_tokens, int32_t n_c
       proj_(x_.size()),
       gate_(static_cast<size_t>(max_tokens) * c.n_ff),
       up_(gate_.size()),
-      scores_(static_cast<size_t>(n_ctx)),
-      logits_(static_cast<size_t>(max_tokens) * c.n_vocab) {}
+      scores_(static_cast<size_t>(pool_->size()) * static_cast<size_t>(n_ctx)),
+      logits_(static_cast<size_t>(max_tokens) * c.n_vocab),
+      seq_(static_cast<size_t>(max_tokens)),
+      pos_(seq_.size()),
+      out_rows_(seq_.size()) {}
 
 std::span<const float> ForwardState::logits(int32_t row) const {
   return {logits_.data() + static_cast<size_t>(row) * n_vocab_, static_cast<size_t>(n_vocab_)};
@@ -36,8 +43,19 @@ bool is_sliding_layer(const ModelConfig& c, int32_t layer) {
   return c.sliding_window_pattern > 0 && (layer + 1) % c.sliding_window_pattern != 0;
 }
 
-void rms_norm_rows(const float* x, const float* weight, float* y, int64_t n_rows, int64_t n, float eps) {
-  for (int64_t r = 0; r < n_rows; ++r) cpu::rms_norm(x + r * n, weight, y + r * n, n, eps);
+// Rows of tokens per unit of parallel elementwise work.
+constexpr int64_t kRowGrain = 4;
+
+void rms_norm_rows(const float* x, const float* weight, float* y, int64_t n_rows, int64_t n, float eps,
+                   cpu::ThreadPool& pool) {
+  auto rows = [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) cpu::rms_norm(x + r * n, weight, y + r * n, n, eps);
+  };
+  if (n_rows >= 2 * kRowGrain) {
+    pool.parallel_for(n_rows, kRowGrain, rows);
+  } else {
+    rows(0, n_rows);
+  }
 }
 
 void add_bias(float* y, const float* bias, int64_t n_rows, int64_t n) {
@@ -49,85 +67,155 @@ void store_f16(const float* src, uint16_t* dst, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] = fp32_to_fp16(src[i]);
 }
 
+// Applies fn(begin, end) to [0, n) in parallel when there is enough work to share.
+template <typename Fn>
+void maybe_parallel(cpu::ThreadPool& pool, int64_t n, int64_t grain, Fn&& fn) {
+  if (n >= 2 * grain && pool.size() > 1) {
+    pool.parallel_for(n, grain, fn);
+  } else {
+    fn(0, n);
+  }
+}
+
 }  // namespace
 
 void forward(const Model& model, KvCache& kv, int32_t seq, std::span<const int32_t> tokens, ForwardState& s,
              bool all_logits) {
+  const SequenceTokens one[1] = {{seq, tokens}};
+  forward_batch(model, kv, one, s, all_logits);
+}
+
+void forward_batch(const Model& model, KvCache& kv, std::span<const SequenceTokens> batches, ForwardState& s,
+                   bool all_logits) {
   const ModelConfig& c = model.config();
   const ModelWeights& w = model.weights();
-  const int32_t n = static_cast<int32_t>(tokens.size());
-  const int32_t pos0 = kv.length(seq);
-  TANDEM_CHECK(n > 0 && n <= s.max_tokens_);
-  TANDEM_CHECK(pos0 + n <= kv.n_ctx());
+  cpu::ThreadPool& pool = *s.pool_;
   const int64_t d = c.n_embd;
 
-  // Embedding look-up (Gemma scales embeddings by sqrt(n_embd)).
-  for (int32_t t = 0; t < n; ++t) {
-    TANDEM_CHECK(tokens[t] >= 0 && tokens[t] < c.n_vocab);
-    cpu::get_row(w.token_embd, tokens[t], s.x_.data() + t * d);
-    if (c.gemma_style) cpu::scale(s.x_.data() + t * d, std::sqrt(static_cast<float>(d)), d);
+  // Lay the sequences' tokens out one after the other, each with its sequence and position.
+  int32_t n = 0;
+  int32_t n_out = 0;
+  for (size_t b = 0; b < batches.size(); ++b) {
+    const SequenceTokens& batch = batches[b];
+    const int32_t count = static_cast<int32_t>(batch.tokens.size());
+    TANDEM_CHECK(count > 0 && n + count <= s.max_tokens_);
+    for (size_t other = 0; other < b; ++other) TANDEM_CHECK(batches[other].seq != batch.seq);
+    const int32_t pos0 = kv.length(batch.seq);
+    TANDEM_CHECK(pos0 + count <= kv.n_ctx() && pos0 + count <= s.n_ctx_);
+    for (int32_t i = 0; i < count; ++i) {
+      const int32_t token = batch.tokens[static_cast<size_t>(i)];
+      TANDEM_CHECK(token >= 0 && token < c.n_vocab);
+      s.seq_[static_cast<size_t>(n + i)] = batch.seq;
+      s.pos_[static_cast<size_t>(n + i)] = pos0 + i;
+      if (all_logits || i == count - 1) s.out_rows_[static_cast<size_t>(n_out++)] = n + i;
+      cpu::get_row(w.token_embd, token, s.x_.data() + (n + i) * d);
+      // Gemma scales embeddings by sqrt(n_embd).
+      if (c.gemma_style) cpu::scale(s.x_.data() + (n + i) * d, std::sqrt(static_cast<float>(d)), d);
+    }
+    n += count;
   }
+  TANDEM_CHECK(n > 0);
 
   const float attn_scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-  cpu::AttentionShape shape{c.n_head, c.n_head_kv, c.head_dim, c.scale_queries ? 1.0f : attn_scale};
+  const cpu::AttentionShape shape{c.n_head, c.n_head_kv, c.head_dim, c.scale_queries ? 1.0f : attn_scale};
   for (int32_t il = 0; il < c.n_layer; ++il) {
     const LayerWeights& l = w.layers[static_cast<size_t>(il)];
+    const bool sliding = is_sliding_layer(c, il);
 
     // Attention block: norm, Q/K/V projections, per-head norms, RoPE, cache, attention, output.
-    rms_norm_rows(s.x_.data(), l.attn_norm, s.xn_.data(), n, d, c.rms_eps);
-    cpu::matmul(l.wq, s.xn_.data(), s.q_.data(), n, s.scratch_);
-    cpu::matmul(l.wk, s.xn_.data(), s.k_.data(), n, s.scratch_);
-    cpu::matmul(l.wv, s.xn_.data(), s.v_.data(), n, s.scratch_);
+    rms_norm_rows(s.x_.data(), l.attn_norm, s.xn_.data(), n, d, c.rms_eps, pool);
+    const cpu::ConvertedActivations xq = cpu::convert_activations(l.wq.type, s.xn_.data(), d, n, s.scratch_, pool);
+    cpu::matmul(l.wq, xq, s.q_.data(), pool);
+    // K and V usually share Q's activation format; convert again only when they do not.
+    if (vec_dot_type(l.wk.type) == xq.type) {
+      cpu::matmul(l.wk, xq, s.k_.data(), pool);
+    } else {
+      cpu::matmul(l.wk, s.xn_.data(), s.k_.data(), n, s.scratch_, pool);
+    }
+    if (vec_dot_type(l.wv.type) == xq.type && vec_dot_type(l.wk.type) == xq.type) {
+      cpu::matmul(l.wv, xq, s.v_.data(), pool);
+    } else {
+      cpu::matmul(l.wv, s.xn_.data(), s.v_.data(), n, s.scratch_, pool);
+    }
     add_bias(s.q_.data(), l.bq, n, c.q_dim());
     add_bias(s.k_.data(), l.bk, n, c.kv_dim());
     add_bias(s.v_.data(), l.bv, n, c.kv_dim());
     if (c.qk_norm) {
-      rms_norm_rows(s.q_.data(), l.q_norm, s.q_.data(), static_cast<int64_t>(n) * c.n_head, c.head_dim, c.rms_eps);
-      rms_norm_rows(s.k_.data(), l.k_norm, s.k_.data(), static_cast<int64_t>(n) * c.n_head_kv, c.head_dim, c.rms_eps);
+      rms_norm_rows(s.q_.data(), l.q_norm, s.q_.data(), static_cast<int64_t>(n) * c.n_head, c.head_dim, c.rms_eps,
+                    pool);
+      rms_norm_rows(s.k_.data(), l.k_norm, s.k_.data(), static_cast<int64_t>(n) * c.n_head_kv, c.head_dim, c.rms_eps,
+                    pool);
     }
     cpu::RopeParams rope = c.rope;
-    if (is_sliding_layer(c, il)) {
+    if (sliding) {
       rope.freq_base = c.rope_local_freq_base;
       rope.freq_scale = 1.0f;
     }
-    for (int32_t t = 0; t < n; ++t) {
-      cpu::rope(s.q_.data() + t * c.q_dim(), c.n_head, c.head_dim, pos0 + t, rope);
-      cpu::rope(s.k_.data() + t * c.kv_dim(), c.n_head_kv, c.head_dim, pos0 + t, rope);
-    }
-    if (c.scale_queries) cpu::scale(s.q_.data(), attn_scale, static_cast<int64_t>(n) * c.q_dim());
-    store_f16(s.k_.data(), kv.keys(seq, il, pos0), static_cast<int64_t>(n) * c.kv_dim());
-    store_f16(s.v_.data(), kv.values(seq, il, pos0), static_cast<int64_t>(n) * c.kv_dim());
-    for (int32_t t = 0; t < n; ++t) {
-      const int32_t n_kv = pos0 + t + 1;  // causal: a token sees itself and what came before
-      int32_t first = 0;
-      if (is_sliding_layer(c, il) && n_kv > c.sliding_window) first = n_kv - c.sliding_window;
-      cpu::attention(s.q_.data() + t * c.q_dim(), kv.keys(seq, il, first), kv.values(seq, il, first), n_kv - first,
-                     shape, s.attn_.data() + t * c.q_dim(), s.scores_.data());
-    }
-    cpu::matmul(l.wo, s.attn_.data(), s.proj_.data(), n, s.scratch_);
-    if (l.post_attn_norm) rms_norm_rows(s.proj_.data(), l.post_attn_norm, s.proj_.data(), n, d, c.rms_eps);
+    maybe_parallel(pool, n, kRowGrain, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) {
+        const int32_t seq = s.seq_[static_cast<size_t>(t)];
+        const int32_t pos = s.pos_[static_cast<size_t>(t)];
+        float* qt = s.q_.data() + t * c.q_dim();
+        float* kt = s.k_.data() + t * c.kv_dim();
+        cpu::rope(qt, c.n_head, c.head_dim, pos, rope);
+        cpu::rope(kt, c.n_head_kv, c.head_dim, pos, rope);
+        if (c.scale_queries) cpu::scale(qt, attn_scale, c.q_dim());
+        store_f16(kt, kv.keys(seq, il, pos), c.kv_dim());
+        store_f16(s.v_.data() + t * c.kv_dim(), kv.values(seq, il, pos), c.kv_dim());
+      }
+    });
+    // Every (token, head) pair is independent; each thread has its own row of scores.
+    const int64_t n_pairs = static_cast<int64_t>(n) * c.n_head;
+    pool.parallel_for_indexed(n_pairs, 1, [&](int64_t begin, int64_t end, int thread) {
+      float* scores = s.scores_.data() + static_cast<size_t>(thread) * static_cast<size_t>(s.n_ctx_);
+      for (int64_t p = begin; p < end; ++p) {
+        const int64_t t = p / c.n_head;
+        const int32_t h = static_cast<int32_t>(p % c.n_head);
+        const int32_t seq = s.seq_[static_cast<size_t>(t)];
+        const int32_t n_kv = s.pos_[static_cast<size_t>(t)] + 1;  // causal: itself and what came before
+        int32_t first = 0;
+        if (sliding && n_kv > c.sliding_window) first = n_kv - c.sliding_window;
+        cpu::attention_head(s.q_.data() + t * c.q_dim(), kv.keys(seq, il, first), kv.values(seq, il, first),
+                            n_kv - first, shape, h, s.attn_.data() + t * c.q_dim(), scores);
+      }
+    });
+    cpu::matmul(l.wo, s.attn_.data(), s.proj_.data(), n, s.scratch_, pool);
+    if (l.post_attn_norm) rms_norm_rows(s.proj_.data(), l.post_attn_norm, s.proj_.data(), n, d, c.rms_eps, pool);
     cpu::add(s.x_.data(), s.proj_.data(), static_cast<int64_t>(n) * d);
 
     // Feed-forward block: norm, gated MLP (SwiGLU, or GeGLU for Gemma), residual.
-    rms_norm_rows(s.x_.data(), l.ffn_norm, s.xn_.data(), n, d, c.rms_eps);
-    cpu::matmul(l.w_gate, s.xn_.data(), s.gate_.data(), n, s.scratch_);
-    cpu::matmul(l.w_up, s.xn_.data(), s.up_.data(), n, s.scratch_);
-    if (c.gemma_style) {
-      cpu::gelu_mul(s.gate_.data(), s.up_.data(), static_cast<int64_t>(n) * c.n_ff);
+    rms_norm_rows(s.x_.data(), l.ffn_norm, s.xn_.data(), n, d, c.rms_eps, pool);
+    const cpu::ConvertedActivations xf = cpu::convert_activations(l.w_gate.type, s.xn_.data(), d, n, s.scratch_, pool);
+    cpu::matmul(l.w_gate, xf, s.gate_.data(), pool);
+    if (vec_dot_type(l.w_up.type) == xf.type) {
+      cpu::matmul(l.w_up, xf, s.up_.data(), pool);
     } else {
-      cpu::silu_mul(s.gate_.data(), s.up_.data(), static_cast<int64_t>(n) * c.n_ff);
+      cpu::matmul(l.w_up, s.xn_.data(), s.up_.data(), n, s.scratch_, pool);
     }
-    cpu::matmul(l.w_down, s.gate_.data(), s.proj_.data(), n, s.scratch_);
-    if (l.post_ffn_norm) rms_norm_rows(s.proj_.data(), l.post_ffn_norm, s.proj_.data(), n, d, c.rms_eps);
+    maybe_parallel(pool, n, kRowGrain, [&](int64_t begin, int64_t end) {
+      float* gate = s.gate_.data() + begin * c.n_ff;
+      const float* up = s.up_.data() + begin * c.n_ff;
+      const int64_t count = (end - begin) * c.n_ff;
+      if (c.gemma_style) {
+        cpu::gelu_mul(gate, up, count);
+      } else {
+        cpu::silu_mul(gate, up, count);
+      }
+    });
+    cpu::matmul(l.w_down, s.gate_.data(), s.proj_.data(), n, s.scratch_, pool);
+    if (l.post_ffn_norm) rms_norm_rows(s.proj_.data(), l.post_ffn_norm, s.proj_.data(), n, d, c.rms_eps, pool);
     cpu::add(s.x_.data(), s.proj_.data(), static_cast<int64_t>(n) * d);
   }
-  kv.set_length(seq, pos0 + n);
+  for (const SequenceTokens& batch : batches) {
+    kv.set_length(batch.seq, kv.length(batch.seq) + static_cast<int32_t>(batch.tokens.size()));
+  }
 
   // Output: final norm and the vocabulary projection (only the rows asked for).
-  const int32_t first_row = all_logits ? 0 : n - 1;
-  const int32_t n_rows = n - first_row;
-  rms_norm_rows(s.x_.data() + first_row * d, w.output_norm, s.xn_.data(), n_rows, d, c.rms_eps);
-  cpu::matmul(w.output, s.xn_.data(), s.logits_.data(), n_rows, s.scratch_);
+  for (int32_t r = 0; r < n_out; ++r) {
+    const int32_t t = s.out_rows_[static_cast<size_t>(r)];
+    cpu::rms_norm(s.x_.data() + t * d, w.output_norm, s.xn_.data() + r * d, d, c.rms_eps);
+  }
+  cpu::matmul(w.output, s.xn_.data(), s.logits_.data(), n_out, s.scratch_, pool);
 }
 
 }  // namespace tandem

@@ -2,30 +2,43 @@
 // The transformer forward pass of the llama family (llama, qwen2, qwen3, gemma3).
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
 #include "kernels/cpu/matmul.h"
+#include "kernels/cpu/thread_pool.h"
 #include "kv/kv_cache.h"
 #include "model/model.h"
 
 namespace tandem {
 
-// Activation buffers for up to max_tokens tokens per call, sized once: the decode loop
-// allocates nothing.
+// New tokens of one sequence of the KV cache, for forward_batch.
+struct SequenceTokens {
+  int32_t seq = 0;
+  std::span<const int32_t> tokens;
+};
+
+// Activation buffers for up to max_tokens tokens per call (summed over sequences), sized once,
+// and the threads that run the pass: the decode loop allocates nothing and starts no thread.
 class ForwardState {
  public:
-  ForwardState(const ModelConfig& config, int32_t max_tokens, int32_t n_ctx);
+  // n_threads: 0 = one per hardware thread.
+  ForwardState(const ModelConfig& config, int32_t max_tokens, int32_t n_ctx, int32_t n_threads = 1);
 
   int32_t max_tokens() const { return max_tokens_; }
-  // Logits of the last call: one row of n_vocab per token (or only the last token's row).
+  int32_t n_threads() const { return pool_->size(); }
+  // Logits of the last call, one row of n_vocab each: for forward(), one per token (all_logits)
+  // or the last token's; for forward_batch(), see there.
   std::span<const float> logits(int32_t row = 0) const;
 
  private:
-  friend void forward(const Model&, KvCache&, int32_t, std::span<const int32_t>, ForwardState&, bool);
+  friend void forward_batch(const Model&, KvCache&, std::span<const SequenceTokens>, ForwardState&, bool);
 
   int32_t max_tokens_;
   int32_t n_vocab_;
+  int32_t n_ctx_;
+  std::unique_ptr<cpu::ThreadPool> pool_;
   std::vector<float> x_;         // [max_tokens, n_embd] residual stream
   std::vector<float> xn_;        // [max_tokens, n_embd] normed input of a sub-layer
   std::vector<float> q_;         // [max_tokens, q_dim]
@@ -35,8 +48,11 @@ class ForwardState {
   std::vector<float> proj_;      // [max_tokens, n_embd] output of a sub-layer
   std::vector<float> gate_;      // [max_tokens, n_ff]
   std::vector<float> up_;        // [max_tokens, n_ff]
-  std::vector<float> scores_;    // [n_ctx]
+  std::vector<float> scores_;    // [n_threads, n_ctx] attention weights, one row per thread
   std::vector<float> logits_;    // [max_tokens, n_vocab]
+  std::vector<int32_t> seq_;     // [max_tokens] sequence of each token of the batch
+  std::vector<int32_t> pos_;     // [max_tokens] its position in that sequence
+  std::vector<int32_t> out_rows_;  // [max_tokens] tokens whose logits are wanted
   cpu::ActivationScratch scratch_;
 };
 
@@ -45,5 +61,12 @@ class ForwardState {
 // the last). tokens.size() <= state.max_tokens() and the cache must have room (checked).
 void forward(const Model& model, KvCache& kv, int32_t seq, std::span<const int32_t> tokens, ForwardState& state,
              bool all_logits);
+
+// The same for several sequences at once (continuous batching): every weight matrix is read once
+// for all their tokens. Each sequence (distinct, checked) continues at kv.length(seq). Logits:
+// with all_logits, one row per token in batch order; otherwise row i holds the last token of
+// batches[i]. The total token count must fit state.max_tokens().
+void forward_batch(const Model& model, KvCache& kv, std::span<const SequenceTokens> batches, ForwardState& state,
+                   bool all_logits);
 
 }  // namespace tandem

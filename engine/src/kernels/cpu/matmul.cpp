@@ -1,30 +1,81 @@
 #include "kernels/cpu/matmul.h"
 
+#include <algorithm>
+
 #include "core/check.h"
+#include "kernels/cpu/dot_kernels.h"
+#include "kernels/cpu/quantize_activations.h"
 #include "kernels/cpu/vec_dot.h"
 #include "quant/dequantize.h"
-#include "kernels/cpu/quantize_activations.h"
 
 namespace tandem::cpu {
+namespace {
+
+// Tokens whose converted activations stay in L2 while a thread sweeps its weight rows over them:
+// 64 rows of at most a few KiB each. The weights are then read from memory once per chunk.
+constexpr int64_t kTokenChunk = 64;
+// Rows per unit of work handed to a thread; keeps each thread's output rows on their own
+// cache lines.
+constexpr int64_t kRowGrain = 16;
+
+size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
+
+}  // namespace
+
+ConvertedActivations convert_activations(GgmlType weight_type, const float* x, int64_t n_in, int64_t n_tokens,
+                                         ActivationScratch& scratch, ThreadPool& pool) {
+  ConvertedActivations a;
+  a.type = vec_dot_type(weight_type);
+  a.n_tokens = n_tokens;
+  a.n_in = n_in;
+  if (a.type == GgmlType::F32) {
+    a.data = reinterpret_cast<const uint8_t*>(x);
+    a.row_stride = static_cast<size_t>(n_in) * sizeof(float);
+    return a;
+  }
+  a.row_stride = round_up(ggml_row_size(a.type, n_in), 64);
+  uint8_t* out = scratch.get(a.row_stride * static_cast<size_t>(n_tokens));
+  auto convert = [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      quantize_activations(a.type, x + t * n_in, out + static_cast<size_t>(t) * a.row_stride, n_in);
+    }
+  };
+  if (n_tokens >= 4 && pool.size() > 1) {
+    pool.parallel_for(n_tokens, 1, convert);
+  } else {
+    convert(0, n_tokens);
+  }
+  a.data = out;
+  return a;
+}
+
+void matmul(const WeightMatrix& w, const ConvertedActivations& a, float* y, ThreadPool& pool) {
+  TANDEM_CHECK(a.n_in == w.n_in && a.type == vec_dot_type(w.type));
+  const RowDotFn kernel = row_dot_kernel(w.type, active_isa_level());
+  const int64_t n_out = w.n_out;
+  pool.parallel_for(n_out, kRowGrain, [&](int64_t row_begin, int64_t row_end) {
+    for (int64_t t0 = 0; t0 < a.n_tokens; t0 += kTokenChunk) {
+      const int64_t t1 = std::min(a.n_tokens, t0 + kTokenChunk);
+      for (int64_t o = row_begin; o < row_end; ++o) {
+        const uint8_t* w_row = w.data + static_cast<size_t>(o) * w.row_bytes;
+        for (int64_t t = t0; t < t1; t += kMaxTileTokens) {
+          const int n_tok = static_cast<int>(std::min<int64_t>(kMaxTileTokens, t1 - t));
+          kernel(w_row, a.data + static_cast<size_t>(t) * a.row_stride, a.row_stride, w.n_in, n_tok,
+                 y + t * n_out + o, static_cast<size_t>(n_out));
+        }
+      }
+    }
+  });
+}
+
+void matmul(const WeightMatrix& w, const float* x, float* y, int64_t n_tokens, ActivationScratch& scratch,
+            ThreadPool& pool) {
+  matmul(w, convert_activations(w.type, x, w.n_in, n_tokens, scratch, pool), y, pool);
+}
 
 void matmul(const WeightMatrix& w, const float* x, float* y, int64_t n_tokens, ActivationScratch& scratch) {
-  const GgmlType act_type = vec_dot_type(w.type);
-  const size_t act_row_bytes = ggml_row_size(act_type, w.n_in);
-  const uint8_t* act = reinterpret_cast<const uint8_t*>(x);
-  if (act_type != GgmlType::F32) {
-    uint8_t* converted = scratch.get(act_row_bytes * static_cast<size_t>(n_tokens));
-    for (int64_t t = 0; t < n_tokens; ++t) {
-      quantize_activations(act_type, x + t * w.n_in, converted + static_cast<size_t>(t) * act_row_bytes, w.n_in);
-    }
-    act = converted;
-  }
-  for (int64_t t = 0; t < n_tokens; ++t) {
-    const uint8_t* act_row = act + static_cast<size_t>(t) * act_row_bytes;
-    float* y_row = y + t * w.n_out;
-    for (int64_t o = 0; o < w.n_out; ++o) {
-      y_row[o] = vec_dot(w.type, w.data + static_cast<size_t>(o) * w.row_bytes, act_row, w.n_in);
-    }
-  }
+  ThreadPool single(1);
+  matmul(w, x, y, n_tokens, scratch, single);
 }
 
 void get_row(const WeightMatrix& w, int64_t row, float* out) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/cpu/thread_pool.h"
 #include "quant/ggml_type.h"
 
 namespace tandem::cpu {
@@ -32,7 +33,27 @@ class ActivationScratch {
   std::vector<uint8_t> buffer_;
 };
 
-// y[t * n_out + o] = sum_i W[o, i] * x[t * n_in + i] for t < n_tokens.
+// Activations converted once for every matrix that reads them (Q, K and V share their input, as
+// do gate and up): holds n_tokens rows of vec_dot_type(type) data, row_stride bytes apart.
+struct ConvertedActivations {
+  GgmlType type = GgmlType::F32;
+  const uint8_t* data = nullptr;
+  size_t row_stride = 0;
+  int64_t n_tokens = 0;
+  int64_t n_in = 0;
+};
+
+// Converts x[n_tokens, n_in] for weights of type weight_type into scratch (rows in parallel).
+ConvertedActivations convert_activations(GgmlType weight_type, const float* x, int64_t n_in, int64_t n_tokens,
+                                         ActivationScratch& scratch, ThreadPool& pool);
+
+// y[t * n_out + o] = sum_i W[o, i] * x[t * n_in + i] for t < n_tokens, output rows split across
+// the pool's threads. a must come from convert_activations for this weight type and n_in.
+void matmul(const WeightMatrix& w, const ConvertedActivations& a, float* y, ThreadPool& pool);
+
+// Convenience forms: convert, then multiply.
+void matmul(const WeightMatrix& w, const float* x, float* y, int64_t n_tokens, ActivationScratch& scratch,
+            ThreadPool& pool);
 void matmul(const WeightMatrix& w, const float* x, float* y, int64_t n_tokens, ActivationScratch& scratch);
 
 // Dequantizes row `row` of w into out[n_in] (embedding look-up).

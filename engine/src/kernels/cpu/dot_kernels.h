@@ -1,0 +1,38 @@
+#pragma once
+// The dot-product kernels matmul runs, chosen once per weight type by CPU features.
+//
+// A row kernel takes one weight row and up to kMaxTileTokens activation rows (already converted
+// to vec_dot_type of the weight type) and writes one dot product per activation row. Taking
+// several activations at once lets the SIMD kernels unpack each weight block once and use it for
+// all of them, which is what makes prompt processing compute-bound instead of unpack-bound.
+//
+// Every SIMD kernel computes the same integer block sums as the scalar reference in vec_dot.h;
+// only the order of the float additions differs (float-order noise, tested in
+// tests/unit/kernels/dot_kernels_test.cpp).
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/cpu/cpu_features.h"
+#include "quant/ggml_type.h"
+
+namespace tandem::cpu {
+
+inline constexpr int kMaxTileTokens = 4;
+
+// out[t * out_stride] = w_row . (act + t * act_stride) for t < n_tok, 1 <= n_tok <= kMaxTileTokens.
+// n counts values (a multiple of the weight type's block size).
+using RowDotFn = void (*)(const void* w_row, const uint8_t* act, size_t act_stride, int64_t n, int n_tok, float* out,
+                          size_t out_stride);
+
+// The kernel for a weight type at an ISA level (the scalar reference where that level has no
+// kernel for the type). Fails a TANDEM_CHECK for types without a dot product.
+RowDotFn row_dot_kernel(GgmlType weight_type, IsaLevel level);
+
+// Per-ISA tables; null where the ISA has no kernel of its own for the type. Defined in
+// vec_dot_avx2.cpp and vec_dot_avx512.cpp, which are compiled for their instruction sets and
+// must only be called when active_isa_level() allows it.
+RowDotFn row_dot_kernel_avx2(GgmlType weight_type);
+RowDotFn row_dot_kernel_avx512(GgmlType weight_type);
+
+}  // namespace tandem::cpu
