@@ -145,7 +145,10 @@ void add_compare(CLI::App* eval) {
     r->size_ratio = r->size_base ? static_cast<double>(r->size_candidate) / static_cast<double>(r->size_base) : 0.0;
     std::printf("KL divergence:    mean %.6f +/- %.6f, p99 %.6f, max %.6f\n", r->kl_mean, r->kl_stderr, r->kl_p99,
                 r->kl_max);
-    std::printf("top-1 agreement:  %.2f%% +/- %.2f%%\n", 100.0 * r->top1_agreement, 100.0 * r->top1_stderr);
+    std::printf("top-1 agreement:  %.2f%% +/- %.2f%% (%.2f%% of the %lld positions where the base's top two differ by "
+                ">= %.1f nats)\n",
+                100.0 * r->top1_agreement, 100.0 * r->top1_stderr, 100.0 * r->top1_agreement_decisive,
+                static_cast<long long>(r->n_decisive), tandem::eval::kNearTieGap);
     std::printf("perplexity:       base %.4f, candidate %.4f, ratio %.4f +/- %.4f\n", r->ppl_base, r->ppl_candidate,
                 r->ppl_ratio, r->ppl_ratio_stderr);
     std::printf("size:             base %llu bytes, candidate %llu bytes, ratio %.4f\n",

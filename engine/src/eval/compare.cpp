@@ -17,6 +17,21 @@ int32_t argmax(std::span<const float> v) {
   return static_cast<int32_t>(std::max_element(v.begin(), v.end()) - v.begin());
 }
 
+// The gap between the largest and second largest values.
+float top_two_gap(std::span<const float> v) {
+  float first = -INFINITY;
+  float second = -INFINITY;
+  for (float x : v) {
+    if (x > first) {
+      second = first;
+      first = x;
+    } else if (x > second) {
+      second = x;
+    }
+  }
+  return first - second;
+}
+
 }  // namespace
 
 Result<CompareResult> compare_models(Engine& base, Engine& candidate, const EvalChunks& chunks,
@@ -37,6 +52,7 @@ Result<CompareResult> compare_models(Engine& base, Engine& candidate, const Eval
   r.n_ctx = chunks.n_ctx;
   MeanAccumulator kl;
   MeanAccumulator agree;
+  MeanAccumulator agree_decisive;
   MeanAccumulator nll_base;
   MeanAccumulator nll_cand;
   MeanAccumulator nll_diff;
@@ -59,7 +75,9 @@ Result<CompareResult> compare_models(Engine& base, Engine& candidate, const Eval
       d = std::max(d, 0.0);  // rounding can make an exact match a hair negative
       kl.add(d);
       kl_values.push_back(d);
-      agree.add(argmax(rb) == argmax(rc) ? 1.0 : 0.0);
+      const double same = argmax(rb) == argmax(rc) ? 1.0 : 0.0;
+      agree.add(same);
+      if (top_two_gap(rb) >= kNearTieGap) agree_decisive.add(same);
       const int32_t target = chunks.target(c, pos);
       nll_base.add(-lp_base[static_cast<size_t>(target)]);
       nll_cand.add(-lp_cand[static_cast<size_t>(target)]);
@@ -79,6 +97,8 @@ Result<CompareResult> compare_models(Engine& base, Engine& candidate, const Eval
   }
   r.top1_agreement = agree.mean();
   r.top1_stderr = agree.standard_error();
+  r.top1_agreement_decisive = agree_decisive.mean();
+  r.n_decisive = agree_decisive.count;
   r.ppl_base = std::exp(nll_base.mean());
   r.ppl_candidate = std::exp(nll_cand.mean());
   r.ppl_ratio = std::exp(nll_diff.mean());
@@ -169,6 +189,8 @@ std::vector<MetricRow> metric_rows(const CompareResult& m) {
       {"KL divergence, p99 (nats)", format("%.6f", m.kl_p99)},
       {"KL divergence, max (nats)", format("%.6f", m.kl_max)},
       {"Top-1 agreement", format("%.2f%%", 100.0 * m.top1_agreement) + " ± " + format("%.2f%%", 100.0 * m.top1_stderr)},
+      {"Top-1 agreement where the base is decisive (top-2 gap >= " + format("%.1f", kNearTieGap) + " nats)",
+       format("%.2f%%", 100.0 * m.top1_agreement_decisive) + " of " + std::to_string(m.n_decisive) + " positions"},
       {"Perplexity, base", format("%.4f", m.ppl_base)},
       {"Perplexity, candidate", format("%.4f", m.ppl_candidate)},
       {"Perplexity ratio (candidate / base)", format("%.4f", m.ppl_ratio) + " ± " + format("%.4f", m.ppl_ratio_stderr)},

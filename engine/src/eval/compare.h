@@ -17,6 +17,8 @@ class Engine;
 
 namespace tandem::eval {
 
+inline constexpr double kNearTieGap = 0.1;  // nats
+
 struct CompareResult {
   double kl_mean = 0.0;    // mean KL(base || candidate) per scored token, nats
   double kl_stderr = 0.0;
@@ -24,6 +26,11 @@ struct CompareResult {
   double kl_max = 0.0;
   double top1_agreement = 0.0;  // fraction of positions where both models' argmax is the same
   double top1_stderr = 0.0;
+  // The same over positions where the base is decisive: its top two logits differ by at least
+  // kNearTieGap. Elsewhere the base is nearly indifferent, and any rounding anywhere (even
+  // llama.cpp's own kernels against each other) can swap its first two choices.
+  double top1_agreement_decisive = 0.0;
+  int64_t n_decisive = 0;
   double ppl_base = 0.0;
   double ppl_candidate = 0.0;
   double ppl_ratio = 0.0;         // candidate / base, from the paired per-token difference
