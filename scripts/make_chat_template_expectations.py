@@ -290,6 +290,16 @@ FEATURES = [
     "a\n{%- set x = 1 %}\nb{{ x }}",
     "trailing newline kept once\n\n",
     "{{ 'a' }}\n{{ 'b' }}\n",
+    # corners found by differential fuzzing against jinja2
+    "{{ 'x' % d }}|{{ '%(a)s-%(b)d' % d }}|{{ '%s' % d }}|{{ '%5.1f|%-4s|%03d|%x' % (2.25, 'ab', 7, 255) }}",
+    "{{ xs | sort(attribute='role') | list }} {{ msgs | sort(attribute='role,content') | map(attribute='content') | join }}",
+    "{{ 3[1:] }}|{{ none[:1] }}|{{ (2.0[:-1] ~ 'x') }}",
+    "{% set v = n[1:] %}",
+    "{{ xs[1:'a'] }}",
+    "{{ d[1:] }}",
+    "{{ 10 | indent }}",
+    "{{ [1] is filter }}",
+    "{{ d.items() }} {{ d.keys() }} {{ d.values() }} {{ d.items() | list }} {{ d.items()[0] }}",
     # errors
     "{{ raise_exception('custom failure: ' ~ 42) }}",
     "{% if xs %}{{ raise_exception('inside if') }}{% endif %}",

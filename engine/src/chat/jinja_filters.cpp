@@ -270,6 +270,9 @@ Value filter_replace(Renderer&, const Value& v, CallArgs& args) {
 
 Value filter_indent(Renderer&, const Value& v, CallArgs& args) {
   BoundArgs a("indent", args, {"width", "first", "blank"});
+  // jinja appends "\n" to its input with +=, which only a string survives.
+  if (v.is_undefined()) fail_undefined(v);
+  if (!v.is_string()) fail("TypeError: unsupported operand type(s) for +=: '" + v.type_name() + "' and 'str'");
   std::string indentation(4, ' ');
   if (a.has(0)) {
     const Value& w = a.get(0);
@@ -392,10 +395,25 @@ Value filter_sort(Renderer& r, const Value& v, CallArgs& args) {
   const bool reverse = a.get_bool(0, false);
   const bool case_sensitive = a.get_bool(1, false);
   std::vector<Value> items = iterate(v);
+  // jinja sorts by a list of keys, one per comma-separated attribute; comparing lists first
+  // tests elements for equality, so equal (even undefined) keys never meet `<`.
+  std::vector<Value> attributes;
+  if (a.has(2)) {
+    const Value& attribute = a.get(2);
+    if (attribute.is_string()) {
+      for (std::string& part : split(attribute.as_string(), std::string(","), -1)) {
+        attributes.push_back(Value::string(std::move(part)));
+      }
+    } else {
+      attributes.push_back(attribute);
+    }
+  }
   std::vector<std::pair<Value, Value>> keyed;
   for (Value& item : items) {
-    Value key = a.has(2) ? lookup_attribute(r, item, a.get(2)) : item;
-    keyed.emplace_back(fold_case(key, case_sensitive), std::move(item));
+    std::vector<Value> keys;
+    if (attributes.empty()) keys.push_back(fold_case(item, case_sensitive));
+    for (const Value& attribute : attributes) keys.push_back(fold_case(lookup_attribute(r, item, attribute), case_sensitive));
+    keyed.emplace_back(Value::list(std::move(keys)), std::move(item));
   }
   std::stable_sort(keyed.begin(), keyed.end(), [&](const auto& x, const auto& y) {
     return reverse ? python_less(y.first, x.first) : python_less(x.first, y.first);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <utility>
 
 #include "chat/jinja_error.h"
 #include "chat/jinja_text.h"
@@ -174,7 +175,7 @@ Value binary_op(std::string_view op, const Value& a, const Value& b) {
   }
   if (op == "%" && a.is_string()) {
     if (b.is_list() && b.as_list().is_tuple) return Value::string(percent_format(a.as_string(), b.as_list().items));
-    return Value::string(percent_format(a.as_string(), {b}));
+    return Value::string(percent_format(a.as_string(), {b}, b.is_dict() ? &b.as_dict() : nullptr));
   }
   if (!a.is_number() || !b.is_number()) unsupported(op, a, b);
   const bool ints = is_intlike(a) && is_intlike(b);
@@ -291,10 +292,12 @@ bool contains(const Value& container, const Value& item) {
   }
 }
 
-std::string percent_format(std::string_view format, const std::vector<Value>& args) {
+std::string percent_format(std::string_view format, const std::vector<Value>& args, const Dict* mapping) {
   std::string out;
   size_t next_arg = 0;
+  const Value* keyed = nullptr;  // the value a %(key)s spec names
   auto take = [&]() -> const Value& {
+    if (keyed) return *std::exchange(keyed, nullptr);
     if (next_arg >= args.size()) fail("TypeError: not enough arguments for format string");
     return args[next_arg++];
   };
@@ -304,7 +307,16 @@ std::string percent_format(std::string_view format, const std::vector<Value>& ar
       continue;
     }
     if (++i >= format.size()) fail("ValueError: incomplete format");
-    if (format[i] == '(') fail("unsupported: %(name)s mapping keys in % formatting");
+    if (format[i] == '(') {
+      if (!mapping) fail("TypeError: format requires a mapping");
+      const size_t close = format.find(')', i);
+      if (close == std::string_view::npos) fail("ValueError: incomplete format key");
+      const std::string key(format.substr(i + 1, close - i - 1));
+      keyed = mapping->find(key);
+      if (!keyed) fail("KeyError: '" + key + "'");
+      i = close + 1;
+      if (i >= format.size()) fail("ValueError: incomplete format");
+    }
     std::string spec = "%";
     while (i < format.size() && std::string_view("-+ 0#").find(format[i]) != std::string_view::npos) {
       spec.push_back(format[i++]);
@@ -377,7 +389,8 @@ std::string percent_format(std::string_view format, const std::vector<Value>& ar
     }
     out += buf;
   }
-  if (next_arg < args.size()) fail("TypeError: not all arguments converted during string formatting");
+  // A mapping argument may go unused, as in Python.
+  if (!mapping && next_arg < args.size()) fail("TypeError: not all arguments converted during string formatting");
   return out;
 }
 

@@ -25,7 +25,8 @@ bool compare(std::string_view op, const Value& a, const Value& b);
 bool contains(const Value& container, const Value& item);
 
 // `format % args` (also jinja's |format filter): %s %r %d %i %f %% with flags and width.
-std::string percent_format(std::string_view format, const std::vector<Value>& args);
+// With a dict argument, `mapping` points at it for %(key)s specs.
+std::string percent_format(std::string_view format, const std::vector<Value>& args, const Dict* mapping = nullptr);
 
 // Raises the error an Undefined value carries ("'x' is undefined").
 [[noreturn]] void fail_undefined(const Value& v);

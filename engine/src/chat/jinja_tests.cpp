@@ -41,6 +41,12 @@ bool str_is_cased(const Value& v, bool upper_case) {
   return any_cased;
 }
 
+// `name in environment.filters` hashes the name first, as Python does.
+bool hashable(const Value& v) {
+  if ((v.is_list() && !v.as_list().is_tuple) || v.is_dict()) fail("TypeError: unhashable type: '" + v.type_name() + "'");
+  return true;
+}
+
 bool modulo_is(const Value& v, const Value& divisor, int64_t remainder) {
   return python_equal(binary_op("%", v, divisor), Value::integer(remainder));
 }
@@ -85,8 +91,9 @@ const std::unordered_map<std::string_view, TestFn>& tests() {
        }},
       {"in", [](Renderer&, const Value& v, CallArgs& args) { return contains(other("in", args), v); }},
       {"filter",
-       [](Renderer&, const Value& v, CallArgs&) { return v.is_string() && is_known_filter(v.as_string()); }},
-      {"test", [](Renderer&, const Value& v, CallArgs&) { return v.is_string() && is_known_test(v.as_string()); }},
+       [](Renderer&, const Value& v, CallArgs&) { return hashable(v) && v.is_string() && is_known_filter(v.as_string()); }},
+      {"test",
+       [](Renderer&, const Value& v, CallArgs&) { return hashable(v) && v.is_string() && is_known_test(v.as_string()); }},
       {"eq", comparison("==", "eq")},
       {"equalto", comparison("==", "equalto")},
       {"==", comparison("==", "==")},
