@@ -43,18 +43,8 @@ bool is_name_char(char c) { return is_name_start(c) || is_ascii_digit(c); }
 // Skips Python whitespace (regex \s) starting at pos.
 size_t skip_space(std::string_view s, size_t pos) {
   while (pos < s.size()) {
-    const auto b = static_cast<unsigned char>(s[pos]);
-    if (b < 0x80) {
-      if (!is_space(b)) break;
-      ++pos;
-      continue;
-    }
     size_t next = pos;
-    std::u32string one = decode_utf8(s.substr(pos, std::min<size_t>(4, s.size() - pos)));
-    if (one.empty() || !is_space(one[0])) break;
-    std::string enc;
-    append_utf8(enc, one[0]);
-    next += enc.size();
+    if (!is_space(decode_code_point(s, next))) break;
     pos = next;
   }
   return pos;
@@ -62,16 +52,12 @@ size_t skip_space(std::string_view s, size_t pos) {
 
 // Python's str.rstrip(): drops trailing whitespace.
 std::string_view rstrip(std::string_view s) {
-  const std::u32string u = decode_utf8(s);
-  size_t end = u.size();
-  while (end > 0 && is_space(u[end - 1])) --end;
-  size_t bytes = 0;
-  for (size_t i = 0; i < end; ++i) {
-    std::string enc;
-    append_utf8(enc, u[i]);
-    bytes += enc.size();
+  size_t end = 0;
+  size_t pos = 0;
+  while (pos < s.size()) {
+    if (!is_space(decode_code_point(s, pos))) end = pos;
   }
-  return s.substr(0, bytes);
+  return s.substr(0, end);
 }
 
 bool all_space(std::string_view s) {

@@ -68,6 +68,8 @@ bool latin_ext_a_odd_is_upper(char32_t c) {
 
 }  // namespace
 
+char32_t decode_code_point(std::string_view s, size_t& pos) { return next_code_point(s, pos); }
+
 std::u32string decode_utf8(std::string_view s) {
   std::u32string out;
   out.reserve(s.size());

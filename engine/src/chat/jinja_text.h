@@ -15,6 +15,8 @@
 namespace tandem::jinja {
 
 std::u32string decode_utf8(std::string_view s);
+// Decodes the code point at s[pos] and advances pos past it.
+char32_t decode_code_point(std::string_view s, size_t& pos);
 std::string encode_utf8(std::u32string_view s);
 void append_utf8(std::string& out, char32_t c);
 size_t count_code_points(std::string_view s);
