@@ -35,12 +35,12 @@ Result<std::string> render_json(const ChatTemplateProgram& program, const Json& 
   if (!context.is_object()) {
     return make_error(std::string("chat template context must be a JSON object, got ") + context.type_name());
   }
-  jinja::Dict vars = jinja::Value::from_json(context).as_dict();
-  // apply_chat_template always passes these, so templates may test them without `is defined`.
-  if (!vars.find("tools")) vars.set("tools", jinja::Value::none());
-  if (!vars.find("documents")) vars.set("documents", jinja::Value::none());
-  if (!vars.find("add_generation_prompt")) vars.set("add_generation_prompt", jinja::Value::boolean(false));
   try {
+    jinja::Dict vars = jinja::Value::from_json(context).as_dict();
+    // apply_chat_template always passes these, so templates may test them without `is defined`.
+    if (!vars.find("tools")) vars.set("tools", jinja::Value::none());
+    if (!vars.find("documents")) vars.set("documents", jinja::Value::none());
+    if (!vars.find("add_generation_prompt")) vars.set("add_generation_prompt", jinja::Value::boolean(false));
     jinja::Renderer renderer(options.now ? *options.now : local_now());
     return renderer.render(program.body, vars);
   } catch (const jinja::Error& e) {

@@ -80,8 +80,10 @@ Value strftime_now(Renderer& r, CallArgs& args) {
 Dict make_globals() {
   Dict g;
   g.set("range", Value::function("range", range));
-  g.set("namespace", Value::function("namespace", [](Renderer&, CallArgs& args) {
-          return Value::make_namespace(dict_from_args("namespace", args));
+  g.set("namespace", Value::function("namespace", [](Renderer& r, CallArgs& args) {
+          Value ns = Value::make_namespace(dict_from_args("namespace", args));
+          r.adopt_namespace(ns);
+          return ns;
         }));
   g.set("dict", Value::function("dict", [](Renderer&, CallArgs& args) {
           return Value::dict(dict_from_args("dict", args));

@@ -53,6 +53,7 @@ class Dumper {
         key_sep_(o.key_separator.value_or(": ")) {}
 
   void dump(const Value& v, int level, std::string& out) {
+    ValueDepthGuard guard;
     switch (v.kind()) {
       case Kind::kNone: out += "null"; return;
       case Kind::kBool: out += v.as_bool() ? "true" : "false"; return;

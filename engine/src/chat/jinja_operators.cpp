@@ -130,6 +130,7 @@ Value power(const Value& a, const Value& b) {
 }
 
 bool less(const Value& a, const Value& b, std::string_view op) {
+  ValueDepthGuard guard;
   if (a.is_undefined()) fail_undefined(a);
   if (b.is_undefined()) fail_undefined(b);
   if (a.is_number() && b.is_number()) {
@@ -222,6 +223,7 @@ Value unary_op(std::string_view op, const Value& v) {
 }
 
 bool python_equal(const Value& a, const Value& b) {
+  ValueDepthGuard guard;
   if (a.is_number() && b.is_number()) {
     if (is_intlike(a) && is_intlike(b)) return a.as_int() == b.as_int();
     return a.as_double() == b.as_double();

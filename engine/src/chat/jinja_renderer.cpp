@@ -96,7 +96,9 @@ struct Scope {
 };
 
 Renderer::Renderer(const std::tm& now) : now_(now) {}
-Renderer::~Renderer() = default;
+Renderer::~Renderer() {
+  for (const Value& ns : namespaces_) ns.as_namespace().attributes.entries.clear();
+}
 
 std::vector<Value> iterate(const Value& v) {
   switch (v.kind()) {

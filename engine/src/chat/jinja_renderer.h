@@ -35,6 +35,10 @@ class Renderer {
   const std::tm& now() const { return now_; }
   // Counts work against the render's budget; builtins that make many values (range) call it.
   void charge_steps(size_t steps);
+  // Registers a namespace() made during this render. Namespaces are the only mutable values,
+  // so the only way to build a reference cycle ({% set ns.me = ns %}); the renderer empties
+  // them when it is done so that such a cycle is not leaked.
+  void adopt_namespace(const Value& ns) { namespaces_.push_back(ns); }
 
  private:
   using ScopePtr = std::shared_ptr<Scope>;
@@ -55,6 +59,7 @@ class Renderer {
 
   std::tm now_;
   std::vector<ScopePtr> captured_scopes_;  // scopes closures point into, alive for the render
+  std::vector<Value> namespaces_;
   int call_depth_ = 0;
   size_t steps_ = 0;
   size_t output_bytes_ = 0;

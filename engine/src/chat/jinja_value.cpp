@@ -4,10 +4,23 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "chat/jinja_error.h"
 #include "chat/jinja_text.h"
 #include "core/check.h"
 
 namespace tandem::jinja {
+
+namespace {
+thread_local int value_depth = 0;
+}  // namespace
+
+ValueDepthGuard::ValueDepthGuard() {
+  if (++value_depth > kMaxValueDepth) {
+    --value_depth;
+    fail("RecursionError: values nest more than " + std::to_string(kMaxValueDepth) + " levels deep");
+  }
+}
+ValueDepthGuard::~ValueDepthGuard() { --value_depth; }
 
 const Value* Dict::find(std::string_view key) const {
   for (const auto& [k, v] : entries) {
@@ -59,6 +72,7 @@ Value Value::function(std::string name, std::function<Value(Renderer&, CallArgs&
 namespace {
 template <typename Json>
 Value value_from_json(const Json& j) {
+  ValueDepthGuard guard;
   switch (j.type()) {
     case nlohmann::json::value_t::null: return Value::none();
     case nlohmann::json::value_t::boolean: return Value::boolean(j.template get<bool>());
@@ -194,6 +208,7 @@ std::string dict_repr(const Dict& d) {
 }  // namespace
 
 std::string Value::to_str() const {
+  ValueDepthGuard guard;
   switch (kind()) {
     case Kind::kUndefined: return "";
     case Kind::kNone: return "None";

@@ -124,6 +124,18 @@ class Value {
   Data data_;
 };
 
+// Bounds recursion over nested values (printing, comparing, converting), which templates can
+// nest arbitrarily deep at run time: past kMaxValueDepth levels it throws jinja::Error, as
+// Python raises RecursionError, instead of overflowing the stack.
+inline constexpr int kMaxValueDepth = 1000;
+class ValueDepthGuard {
+ public:
+  ValueDepthGuard();
+  ~ValueDepthGuard();
+  ValueDepthGuard(const ValueDepthGuard&) = delete;
+  ValueDepthGuard& operator=(const ValueDepthGuard&) = delete;
+};
+
 // Python's repr() of a float ("1.0", "0.1", "1e+16", "1e-05", "inf", "nan").
 std::string python_float_repr(double d);
 // Python's repr() of a str: single quotes unless the text has ' and no ".

@@ -111,6 +111,15 @@ TEST(ChatTemplate, HostileTemplatesFailCleanly) {
   for (int i = 0; i < 100000; ++i) nested_ifs += "{% if true %}";
   EXPECT_EQ(parse_error(nested_ifs),
             "chat template line 1: the template nests blocks or expressions more than 200 levels deep");
+  // Values nested deeper than Python's recursion limit fail instead of exhausting the stack.
+  EXPECT_EQ(render_error("{% set ns = namespace(x=[]) %}{% for i in range(5000) %}{% set ns.x = [ns.x] %}{% endfor %}"
+                         "{{ ns.x }}"),
+            "chat template line 1: RecursionError: values nest more than 1000 levels deep");
+  EXPECT_NE(render_error("{% set ns = namespace() %}{% set ns.me = ns %}{{ ns }}"), "");
+  nlohmann::ordered_json deep = nlohmann::ordered_json::array();
+  for (int i = 0; i < 5000; ++i) deep = nlohmann::ordered_json::array({deep});
+  EXPECT_EQ(render_error("{{ messages | length }}", {{"messages", deep}}),
+            "chat template: RecursionError: values nest more than 1000 levels deep");
   // Text that is not UTF-8 passes through untouched.
   const std::string bytes("a\0b\xff\xfe{{ 'c' }}", 14);
   EXPECT_EQ(render_ok(bytes), std::string("a\0b\xff\xfe" "c", 6));
