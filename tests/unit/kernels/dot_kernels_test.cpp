@@ -53,8 +53,7 @@ TEST_P(DotKernels, MatchScalarReferenceAtEveryLevelAndTileWidth) {
     const std::vector<float> wf = random_row(static_cast<size_t>(n), 7, 0.1f, 1.0f);
     Buffer w(ggml_row_size(type, n));
     quantize_row(type, wf.data(), w.data(), n);
-    const size_t act_bytes = ggml_row_size(act_type, n);
-    const size_t stride = (act_bytes + 63) / 64 * 64;
+    const size_t stride = activation_row_bytes(act_type, n);
     Buffer act(stride * kMaxTileTokens);
     std::vector<double> magnitude(kMaxTileTokens);
     for (int t = 0; t < kMaxTileTokens; ++t) {
@@ -63,6 +62,7 @@ TEST_P(DotKernels, MatchScalarReferenceAtEveryLevelAndTileWidth) {
       std::vector<float> a = random_row(static_cast<size_t>(n), 100 + static_cast<uint32_t>(t), t * 0.3f - 0.4f, 1.0f);
       for (size_t i = 0; i < a.size(); i += 37) a[i] *= 20.0f;
       quantize_activations(act_type, a.data(), act.data() + t * stride, n);
+      add_activation_scales(act_type, act.data() + t * stride, n);
       std::vector<float> wd(static_cast<size_t>(n));
       std::vector<float> ad(static_cast<size_t>(n));
       dequantize_row(type, w.data(), wd.data(), n);

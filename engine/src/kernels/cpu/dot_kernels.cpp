@@ -2,6 +2,7 @@
 
 #include "core/check.h"
 #include "kernels/cpu/vec_dot.h"
+#include "quant/fp16.h"
 
 namespace tandem::cpu {
 namespace {
@@ -39,7 +40,36 @@ RowDotFn scalar_kernel(GgmlType type) {
   return nullptr;
 }
 
+size_t round_up_64(size_t n) { return (n + 63) / 64 * 64; }
+
+bool has_scale_tables(GgmlType act_type) { return act_type == GgmlType::Q8_0 || act_type == GgmlType::Q8_1; }
+
 }  // namespace
+
+size_t activation_scales_offset(GgmlType act_type, int64_t n) { return round_up_64(ggml_row_size(act_type, n)); }
+
+size_t activation_row_bytes(GgmlType act_type, int64_t n) {
+  if (!has_scale_tables(act_type)) return round_up_64(ggml_row_size(act_type, n));
+  const size_t n_blocks = static_cast<size_t>(n / kQK);
+  const size_t tables = (act_type == GgmlType::Q8_1 ? 2 : 1) * n_blocks * sizeof(float);
+  return activation_scales_offset(act_type, n) + round_up_64(tables);
+}
+
+void add_activation_scales(GgmlType act_type, uint8_t* row, int64_t n) {
+  if (!has_scale_tables(act_type)) return;
+  const int64_t n_blocks = n / kQK;
+  auto* table = reinterpret_cast<float*>(row + activation_scales_offset(act_type, n));
+  if (act_type == GgmlType::Q8_0) {
+    const auto* blocks = reinterpret_cast<const BlockQ8_0*>(row);
+    for (int64_t b = 0; b < n_blocks; ++b) table[b] = fp16_to_fp32(blocks[b].d);
+  } else {
+    const auto* blocks = reinterpret_cast<const BlockQ8_1*>(row);
+    for (int64_t b = 0; b < n_blocks; ++b) {
+      table[b] = fp16_to_fp32(blocks[b].d);
+      table[n_blocks + b] = fp16_to_fp32(blocks[b].s);
+    }
+  }
+}
 
 RowDotFn row_dot_kernel(GgmlType weight_type, IsaLevel level) {
   RowDotFn fn = nullptr;

@@ -25,6 +25,18 @@ inline constexpr int kMaxTileTokens = 4;
 using RowDotFn = void (*)(const void* w_row, const uint8_t* act, size_t act_stride, int64_t n, int n_tok, float* out,
                           size_t out_stride);
 
+// Bytes of one activation row as the row kernels take it: the vec_dot_type blocks, then (for
+// Q8_0 and Q8_1, whose block scales are F16) a float copy of every block's d, and for Q8_1 of its
+// s, 64-byte aligned. The tables spare the kernels an F16 conversion per block and weight row;
+// the scalar references ignore them.
+size_t activation_row_bytes(GgmlType act_type, int64_t n);
+
+// Fills the float tables of a row whose blocks are already written (no-op for other types).
+void add_activation_scales(GgmlType act_type, uint8_t* row, int64_t n);
+
+// Where those tables start in a row: d for block b at [b], then Q8_1's s at [n_blocks + b].
+size_t activation_scales_offset(GgmlType act_type, int64_t n);
+
 // The kernel for a weight type at an ISA level (the scalar reference where that level has no
 // kernel for the type). Fails a TANDEM_CHECK for types without a dot product.
 RowDotFn row_dot_kernel(GgmlType weight_type, IsaLevel level);

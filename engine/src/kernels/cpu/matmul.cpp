@@ -18,8 +18,6 @@ constexpr int64_t kTokenChunk = 64;
 // cache lines.
 constexpr int64_t kRowGrain = 16;
 
-size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
-
 }  // namespace
 
 ConvertedActivations convert_activations(GgmlType weight_type, const float* x, int64_t n_in, int64_t n_tokens,
@@ -33,11 +31,13 @@ ConvertedActivations convert_activations(GgmlType weight_type, const float* x, i
     a.row_stride = static_cast<size_t>(n_in) * sizeof(float);
     return a;
   }
-  a.row_stride = round_up(ggml_row_size(a.type, n_in), 64);
+  a.row_stride = activation_row_bytes(a.type, n_in);
   uint8_t* out = scratch.get(a.row_stride * static_cast<size_t>(n_tokens));
   auto convert = [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
-      quantize_activations(a.type, x + t * n_in, out + static_cast<size_t>(t) * a.row_stride, n_in);
+      uint8_t* row = out + static_cast<size_t>(t) * a.row_stride;
+      quantize_activations(a.type, x + t * n_in, row, n_in);
+      add_activation_scales(a.type, row, n_in);
     }
   };
   if (n_tokens >= 4 && pool.size() > 1) {
