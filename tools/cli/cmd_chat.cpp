@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -18,6 +20,7 @@ namespace {
 struct ChatOptions {
   tandem::EngineOptions engine;
   std::string system_prompt;
+  std::string template_file;
   int32_t n_predict = 512;
   tandem::SamplingParams sampling;
 };
@@ -30,8 +33,19 @@ void add_chat(CLI::App& app) {
   cmd->add_option("-n,--n-predict", opt->n_predict, "Tokens per answer at most")->capture_default_str();
   cmd->add_option("-c,--ctx-size", opt->engine.n_ctx, "Context size in tokens")->capture_default_str();
   cmd->add_option("-t,--threads", opt->engine.n_threads, "Threads; 0 = all cores");
+  cmd->add_option("--chat-template-file", opt->template_file, "Jinja chat template replacing the model's own");
   tandem::cli::add_sampling_options(cmd, opt->sampling);
   cmd->callback([opt] {
+    if (!opt->template_file.empty()) {
+      std::ifstream in(opt->template_file, std::ios::binary);
+      if (!in) {
+        std::fprintf(stderr, "error: cannot read chat template %s\n", opt->template_file.c_str());
+        throw tandem::cli::ExitCode{1};
+      }
+      std::ostringstream ss;
+      ss << in.rdbuf();
+      opt->engine.chat_template = ss.str();
+    }
     std::fprintf(stderr, "loading %s ...\n", opt->engine.model_path.c_str());
     auto engine = tandem::Engine::load(opt->engine);
     if (!engine) {

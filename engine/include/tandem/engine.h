@@ -25,6 +25,7 @@ struct EngineOptions {
   int32_t n_ctx = 4096;   // context window in tokens; capped at the model's training context
   int32_t n_batch = 256;  // prompt tokens per forward step
   int32_t n_threads = 0;  // 0 = choose from the machine (used by the parallel kernels)
+  std::string chat_template;  // Jinja source replacing the model's tokenizer.chat_template
 };
 
 enum class FinishReason { kStop, kLength, kCancelled };
@@ -61,7 +62,9 @@ class Engine {
   // Tokenizes text the way a completion prompt is: BOS per the model, special tokens parsed.
   std::vector<int32_t> tokenize_prompt(std::string_view text) const;
   // Renders messages (OpenAI-style JSON array) through the model's chat template.
-  Result<std::string> apply_chat_template(const std::string& messages_json, bool add_generation_prompt) const;
+  // extra_vars_json: a JSON object of further template variables (tools, enable_thinking, ...).
+  Result<std::string> apply_chat_template(const std::string& messages_json, bool add_generation_prompt,
+                                          const std::string& extra_vars_json = "{}") const;
 
   Result<GenerationResult> generate(const GenerationRequest& request, const TextCallback& on_text = {});
 
