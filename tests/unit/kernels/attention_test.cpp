@@ -11,7 +11,8 @@
 namespace tandem::cpu {
 namespace {
 
-// Plain reference: softmax(q.k * scale) weighted sum of v, in double.
+// Plain reference: softmax(q.k * scale) weighted sum of v, in double, except that the softmax
+// weights are rounded to F16 before meeting the values, as the kernel (and llama.cpp) does.
 std::vector<float> reference(const std::vector<float>& q, const std::vector<float>& k, const std::vector<float>& v,
                              int n_kv, const AttentionShape& s) {
   std::vector<float> out(static_cast<size_t>(s.n_head * s.head_dim));
@@ -30,7 +31,10 @@ std::vector<float> reference(const std::vector<float>& q, const std::vector<floa
     for (double& x : w) sum += (x = std::exp(x - max));
     for (int d = 0; d < s.head_dim; ++d) {
       double acc = 0;
-      for (int j = 0; j < n_kv; ++j) acc += w[j] / sum * v[j * stride + (h / group) * s.head_dim + d];
+      for (int j = 0; j < n_kv; ++j) {
+        const float p = fp16_to_fp32(fp32_to_fp16(static_cast<float>(w[j] / sum)));
+        acc += p * v[j * stride + (h / group) * s.head_dim + d];
+      }
       out[h * s.head_dim + d] = static_cast<float>(acc);
     }
   }
