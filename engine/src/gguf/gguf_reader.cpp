@@ -315,10 +315,10 @@ Result<GgufFile> GgufFile::parse_owned(std::shared_ptr<FileBytes> bytes) {
   // Each key/value takes at least 13 bytes and each tensor info at least 24: counts that could
   // not fit in the file are lies, refused before anything is reserved.
   if (*n_kv > cur.remaining() / 13) {
-    return make_error("header claims " + std::to_string(*n_kv) + " metadata entries, more than the file can hold (corrupt file)");
+    return make_error("header claims " + std::to_string(*n_kv) + " metadata entries, more than the file can hold (truncated or corrupt file)");
   }
   if (*n_tensors > cur.remaining() / 24) {
-    return make_error("header claims " + std::to_string(*n_tensors) + " tensors, more than the file can hold (corrupt file)");
+    return make_error("header claims " + std::to_string(*n_tensors) + " tensors, more than the file can hold (truncated or corrupt file)");
   }
 
   std::unordered_set<std::string> keys;
