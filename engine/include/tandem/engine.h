@@ -26,6 +26,7 @@ struct EngineOptions {
   int32_t n_batch = 256;  // prompt tokens per forward step
   int32_t n_threads = 0;  // 0 = choose from the machine (used by the parallel kernels)
   std::string chat_template;  // Jinja source replacing the model's tokenizer.chat_template
+  int32_t n_seq = 1;      // sequences generated together (continuous batching); each gets n_ctx of KV cache
 };
 
 enum class FinishReason { kStop, kLength, kCancelled };
@@ -49,6 +50,19 @@ struct GenerationResult {
 // possible stop string). Returning false cancels the generation.
 using TextCallback = std::function<bool(std::string_view piece)>;
 
+// Hears one request's progress in the continuous-batching API (Engine::begin / Engine::step).
+// Called on the thread that calls step().
+class SequenceObserver {
+ public:
+  virtual ~SequenceObserver() = default;
+  // A piece of text safe to show; returning false cancels the request.
+  virtual bool on_text(std::string_view piece) = 0;
+  // The request ended (stop, length or cancelled); its slot is free again.
+  virtual void on_finish(const GenerationResult& result) = 0;
+  // Polled before every step: a client that went away frees its sequence within one step.
+  virtual bool cancelled() const { return false; }
+};
+
 class Engine {
  public:
   static Result<std::unique_ptr<Engine>> load(const EngineOptions& options);
@@ -66,7 +80,18 @@ class Engine {
   Result<std::string> apply_chat_template(const std::string& messages_json, bool add_generation_prompt,
                                           const std::string& extra_vars_json = "{}") const;
 
+  // One request from start to end (the other active sequences, if any, advance with it).
   Result<GenerationResult> generate(const GenerationRequest& request, const TextCallback& on_text = {});
+
+  // Continuous batching: begin() validates a request and places it in a free sequence slot
+  // (an error when the request is invalid or no slot is free); step() then advances every
+  // active sequence by one forward pass until each has finished.
+  Status begin(const GenerationRequest& request, std::shared_ptr<SequenceObserver> observer);
+  void step();
+  int32_t n_active() const;
+  bool has_free_slot() const;
+  // Checks a request without starting it (the same checks begin() makes).
+  Status validate_request(const GenerationRequest& request) const;
 
   // Teacher forcing: logits for every position of `tokens` ([n][n_vocab], row i predicts token i+1).
   Result<std::vector<std::vector<float>>> evaluate(const std::vector<int32_t>& tokens);

@@ -4,11 +4,10 @@
 #include <nlohmann/json.hpp>
 
 #include "chat/chat_template.h"
+#include "engine/sequence_batcher.h"
 #include "kv/kv_cache.h"
 #include "model/forward.h"
 #include "model/model.h"
-#include "sampling/sampler.h"
-#include "sampling/stop_matcher.h"
 #include "tokenizer/tokenizer.h"
 
 namespace tandem {
@@ -31,7 +30,7 @@ struct Engine::State {
   std::string template_error;  // why chat_template is empty
   std::unique_ptr<KvCache> kv;
   std::unique_ptr<ForwardState> forward_state;
-  std::vector<int32_t> cached_tokens;  // tokens whose keys and values are in sequence 0
+  std::unique_ptr<SequenceBatcher> batcher;
 };
 
 Engine::Engine(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -62,11 +61,17 @@ Result<std::unique_ptr<Engine>> Engine::load(const EngineOptions& options) {
   } else {
     state->template_error = parsed.error();
   }
-  if (options.n_ctx <= 0 || options.n_batch <= 0) return make_error("n_ctx and n_batch must be positive");
+  if (options.n_ctx <= 0 || options.n_batch <= 0 || options.n_seq <= 0) {
+    return make_error("n_ctx, n_batch and n_seq must be positive");
+  }
   const int32_t n_ctx = std::min(options.n_ctx, c.n_ctx_train);
   state->options.n_ctx = n_ctx;
-  state->kv = std::make_unique<KvCache>(c.n_layer, n_ctx, c.kv_dim(), 1);
-  state->forward_state = std::make_unique<ForwardState>(c, std::min(options.n_batch, n_ctx), n_ctx, options.n_threads);
+  state->kv = std::make_unique<KvCache>(c.n_layer, n_ctx, c.kv_dim(), options.n_seq);
+  // A step carries one token per decoding sequence plus prompt chunks: at least n_seq tokens.
+  const int32_t max_tokens = std::max(std::min(options.n_batch, n_ctx), options.n_seq);
+  state->forward_state = std::make_unique<ForwardState>(c, max_tokens, n_ctx, options.n_threads);
+  state->batcher = std::make_unique<SequenceBatcher>(*state->model, *state->tokenizer, *state->kv,
+                                                     *state->forward_state);
   return std::unique_ptr<Engine>(new Engine(std::move(state)));
 }
 
@@ -100,23 +105,6 @@ Result<std::string> Engine::apply_chat_template(const std::string& messages_json
 
 namespace {
 
-// Feeds tokens through the model in chunks of at most the state's batch size.
-void prefill(const Model& model, KvCache& kv, ForwardState& fs, std::span<const int32_t> tokens, bool all_logits,
-             std::vector<std::vector<float>>* rows) {
-  size_t done = 0;
-  while (done < tokens.size()) {
-    const size_t n = std::min(tokens.size() - done, static_cast<size_t>(fs.max_tokens()));
-    forward(model, kv, 0, tokens.subspan(done, n), fs, all_logits);
-    if (rows) {
-      for (size_t r = 0; r < n; ++r) {
-        auto logits = fs.logits(static_cast<int32_t>(r));
-        rows->emplace_back(logits.begin(), logits.end());
-      }
-    }
-    done += n;
-  }
-}
-
 Status check_tokens(const std::vector<int32_t>& tokens, int32_t n_vocab, int32_t n_ctx) {
   if (tokens.empty()) return make_error("the prompt is empty");
   if (static_cast<int64_t>(tokens.size()) >= n_ctx) {
@@ -129,85 +117,68 @@ Status check_tokens(const std::vector<int32_t>& tokens, int32_t n_vocab, int32_t
   return ok_status();
 }
 
+// Collects one request's text and result for generate().
+class CallbackObserver : public SequenceObserver {
+ public:
+  explicit CallbackObserver(const TextCallback& on_text) : on_text_(on_text) {}
+  bool on_text(std::string_view piece) override { return on_text_ ? on_text_(piece) : true; }
+  void on_finish(const GenerationResult& result) override { result_ = result; }
+  const std::optional<GenerationResult>& result() const { return result_; }
+
+ private:
+  const TextCallback& on_text_;
+  std::optional<GenerationResult> result_;
+};
+
 }  // namespace
 
-Result<GenerationResult> Engine::generate(const GenerationRequest& request, const TextCallback& on_text) {
-  State& st = *state_;
-  const ModelConfig& c = st.model->config();
-  if (auto ok = check_tokens(request.prompt_tokens, c.n_vocab, n_ctx()); !ok) return Error{ok.error()};
-  if (auto ok = validate(request.sampling); !ok) return Error{ok.error()};
-  if (auto ok = validate_logit_bias(request.sampling, c.n_vocab); !ok) return Error{ok.error()};
+Status Engine::validate_request(const GenerationRequest& request) const {
+  const ModelConfig& c = state_->model->config();
+  if (auto ok = check_tokens(request.prompt_tokens, c.n_vocab, n_ctx()); !ok) return ok;
+  if (auto ok = validate(request.sampling); !ok) return ok;
+  if (auto ok = validate_logit_bias(request.sampling, c.n_vocab); !ok) return ok;
   if (request.max_tokens < 0) return make_error("max_tokens must not be negative");
+  return ok_status();
+}
 
-  GenerationResult result;
-  result.n_prompt_tokens = static_cast<int32_t>(request.prompt_tokens.size());
-
-  // Prefix reuse: keep the cached keys/values of the longest common prefix, but recompute at
-  // least the last prompt token so that its logits are fresh.
-  const auto& prompt = request.prompt_tokens;
-  size_t common = 0;
-  while (common < st.cached_tokens.size() && common < prompt.size() && st.cached_tokens[common] == prompt[common]) {
-    ++common;
+Status Engine::begin(const GenerationRequest& request, std::shared_ptr<SequenceObserver> observer) {
+  if (auto ok = validate_request(request); !ok) return ok;
+  if (!state_->batcher->has_free_slot()) {
+    return make_error("all " + std::to_string(state_->batcher->n_slots()) + " sequence slots are busy");
   }
-  common = std::min(common, prompt.size() - 1);
-  st.kv->truncate(0, static_cast<int32_t>(common));
-  st.cached_tokens.resize(common);
-  result.n_reused_tokens = static_cast<int32_t>(common);
-  prefill(*st.model, *st.kv, *st.forward_state, std::span(prompt).subspan(common), false, nullptr);
-  st.cached_tokens.insert(st.cached_tokens.end(), prompt.begin() + static_cast<std::ptrdiff_t>(common), prompt.end());
+  state_->batcher->begin(request, std::move(observer));
+  return ok_status();
+}
 
-  Sampler sampler(request.sampling, c.n_vocab);
-  StopMatcher stops(request.sampling.stop);
-  StreamingDetokenizer detok(*st.tokenizer);
-  std::vector<int32_t> history = prompt;
-  history.reserve(prompt.size() + static_cast<size_t>(request.max_tokens));
-  auto emit = [&](const std::string& piece) {
-    if (piece.empty()) return true;
-    result.text += piece;
-    return on_text ? on_text(piece) : true;
-  };
+void Engine::step() { state_->batcher->step(); }
+int32_t Engine::n_active() const { return state_->batcher->n_active(); }
+bool Engine::has_free_slot() const { return state_->batcher->has_free_slot(); }
 
-  result.finish = FinishReason::kLength;
-  bool finished = false;
-  while (!finished && static_cast<int32_t>(result.tokens.size()) < request.max_tokens) {
-    const int32_t token = sampler.sample(st.forward_state->logits(0), history);
-    if (st.tokenizer->is_end_of_generation(token)) {
-      result.finish = FinishReason::kStop;
-      break;
-    }
-    result.tokens.push_back(token);
-    history.push_back(token);
-    StopMatcher::Step step = stops.push(detok.push(token));
-    if (!emit(step.text)) {
-      result.finish = FinishReason::kCancelled;
-      finished = true;
-    } else if (step.stopped) {
-      result.finish = FinishReason::kStop;
-      finished = true;
-    }
-    if (!finished && static_cast<int32_t>(result.tokens.size()) < request.max_tokens) {
-      if (st.kv->length(0) + 1 >= n_ctx()) break;  // context full: ends as "length"
-      const int32_t one[1] = {token};
-      forward(*st.model, *st.kv, 0, std::span<const int32_t>(one, 1), *st.forward_state, false);
-      st.cached_tokens.push_back(token);
-    }
-  }
-  if (result.finish != FinishReason::kCancelled && !stops.stopped()) {
-    emit(stops.push(detok.flush()).text);
-    emit(stops.flush());
-  }
-  return result;
+Result<GenerationResult> Engine::generate(const GenerationRequest& request, const TextCallback& on_text) {
+  auto observer = std::make_shared<CallbackObserver>(on_text);
+  if (auto ok = begin(request, observer); !ok) return Error{ok.error()};
+  while (!observer->result()) step();
+  return *observer->result();
 }
 
 Result<std::vector<std::vector<float>>> Engine::evaluate(const std::vector<int32_t>& tokens) {
   State& st = *state_;
   if (auto ok = check_tokens(tokens, st.model->config().n_vocab, n_ctx() + 1); !ok) return Error{ok.error()};
-  st.kv->clear(0);
-  st.cached_tokens.clear();
+  if (st.batcher->n_active() > 0) return make_error("evaluate() needs an idle engine");
+  st.batcher->forget_cache();
   std::vector<std::vector<float>> rows;
   rows.reserve(tokens.size());
-  prefill(*st.model, *st.kv, *st.forward_state, tokens, true, &rows);
-  st.cached_tokens = tokens;
+  ForwardState& fs = *st.forward_state;
+  for (size_t done = 0; done < tokens.size();) {
+    const size_t n = std::min(tokens.size() - done, static_cast<size_t>(fs.max_tokens()));
+    forward(*st.model, *st.kv, 0, std::span(tokens).subspan(done, n), fs, /*all_logits=*/true);
+    for (size_t r = 0; r < n; ++r) {
+      auto logits = fs.logits(static_cast<int32_t>(r));
+      rows.emplace_back(logits.begin(), logits.end());
+    }
+    done += n;
+  }
+  st.batcher->forget_cache();
   return rows;
 }
 
