@@ -38,13 +38,29 @@ LLAMA_FTYPE = {"f16": 1, "q8_0": 7, "q4_0": 2, "q4_1": 3, "q5_0": 8, "q5_1": 9, 
 LLAMA_NAME = {"q4_k": "Q4_K_S", "q5_k": "Q5_K_S"}
 
 
+class quiet_stderr:
+    """Silences the C library's per-tensor log lines (written straight to file descriptor 2)."""
+
+    def __enter__(self):
+        sys.stderr.flush()
+        self.saved = os.dup(2)
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        os.close(null)
+
+    def __exit__(self, *exc):
+        os.dup2(self.saved, 2)
+        os.close(self.saved)
+
+
 def llama_quantize(src, dst, type_name, threads=0):
     import llama_cpp
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = LLAMA_FTYPE[type_name]
     params.nthread = threads
     params.allow_requantize = True
-    rc = llama_cpp.llama_model_quantize(src.encode(), dst.encode(), params)
+    with quiet_stderr():
+        rc = llama_cpp.llama_model_quantize(src.encode(), dst.encode(), params)
     if rc != 0:
         raise RuntimeError(f"llama_model_quantize({src}, {type_name}) failed with {rc}")
 
