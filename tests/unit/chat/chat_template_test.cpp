@@ -116,9 +116,10 @@ TEST(ChatTemplate, HostileTemplatesFailCleanly) {
                          "{{ ns.x }}"),
             "chat template line 1: RecursionError: values nest more than 1000 levels deep");
   EXPECT_NE(render_error("{% set ns = namespace() %}{% set ns.me = ns %}{{ ns }}"), "");
-  nlohmann::ordered_json deep = nlohmann::ordered_json::array();
-  for (int i = 0; i < 5000; ++i) deep = nlohmann::ordered_json::array({deep});
-  EXPECT_EQ(render_error("{{ messages | length }}", {{"messages", deep}}),
+  // Parsed rather than built, and moved: copying JSON this deep recurses in nlohmann itself.
+  nlohmann::ordered_json context = nlohmann::ordered_json::object();
+  context["messages"] = nlohmann::ordered_json::parse(std::string(2000, '[') + std::string(2000, ']'));
+  EXPECT_EQ(render_error("{{ messages | length }}", context),
             "chat template: RecursionError: values nest more than 1000 levels deep");
   // Text that is not UTF-8 passes through untouched.
   const std::string bytes("a\0b\xff\xfe{{ 'c' }}", 14);
