@@ -4,7 +4,10 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <sys/socket.h>
+
 #include <array>
+#include <cerrno>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -136,8 +139,10 @@ class Session : public std::enable_shared_from_this<Session> {
       self->do_chunk(exchange, std::move(d));
     });
   }
-  void post_end_stream(uint64_t exchange) {
-    net::post(stream_.get_executor(), [self = shared_from_this(), exchange] { self->do_end_stream(exchange); });
+  void post_end_stream(uint64_t exchange, std::string last) {
+    net::post(stream_.get_executor(), [self = shared_from_this(), exchange, l = std::move(last)]() mutable {
+      self->do_end_stream(exchange, std::move(l));
+    });
   }
 
  private:
@@ -271,14 +276,21 @@ class Session : public std::enable_shared_from_this<Session> {
   void route(HttpRequest& request);
 
   // Notices a client that hangs up while its request is being worked on, so that the work can be
-  // cancelled. Readable with nothing to read means the peer closed; bytes waiting are a pipelined
-  // request, which ends the watch (its turn comes after this response).
+  // cancelled. Readiness alone proves nothing (epoll may report it for bytes that an earlier read
+  // already took), so a non-blocking MSG_PEEK decides: 0 bytes is end of stream, EAGAIN is a false
+  // alarm (watch again), bytes waiting are a pipelined request (its turn comes after this response,
+  // so the watch ends), and an error such as ECONNRESET is a hang-up.
   void watch_disconnect(uint64_t exchange) {
     stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this(), exchange](beast::error_code ec) {
-      if (exchange != self->exchange_id_ || !self->in_exchange_) return;
+      // Once the whole response is queued, a hang-up no longer cancels anything.
+      if (exchange != self->exchange_id_ || !self->in_exchange_ || self->exchange_done_ || self->closed_) return;
       if (!ec) {
-        beast::error_code aec;
-        if (self->stream_.socket().available(aec) > 0 && !aec) return;
+        char byte;
+        const ssize_t n = ::recv(self->stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n > 0) return;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+          return self->watch_disconnect(exchange);
+        }
       }
       self->mark_disconnected();
       self->close();
@@ -362,11 +374,13 @@ class Session : public std::enable_shared_from_this<Session> {
     write_next();
   }
 
-  void do_end_stream(uint64_t exchange) {
+  void do_end_stream(uint64_t exchange, std::string last) {
     if (exchange != exchange_id_ || exchange_done_ || !streaming_) return;
     exchange_done_ = true;
     if (gone()) return end_exchange_after_disconnect();
-    queue_.push_back(Outgoing{OutKind::kLast, nullptr, nullptr, nullptr, "0\r\n\r\n"});
+    std::string framed = last.empty() ? std::string() : hex(last.size()) + "\r\n" + last + "\r\n";
+    framed += "0\r\n\r\n";
+    queue_.push_back(Outgoing{OutKind::kLast, nullptr, nullptr, nullptr, std::move(framed)});
     write_next();
   }
 
@@ -491,7 +505,7 @@ class SessionResponder : public Responder {
     session_->post_start_stream(exchange_, status, std::move(content_type), std::move(headers));
   }
   void send_chunk(std::string data) override { session_->post_chunk(exchange_, std::move(data)); }
-  void end_stream() override { session_->post_end_stream(exchange_); }
+  void end_stream(std::string last) override { session_->post_end_stream(exchange_, std::move(last)); }
 
   void on_disconnect(std::function<void()> callback) override {
     {

@@ -22,7 +22,9 @@ class Responder {
   // Starts a chunked response; then any number of send_chunk and one end_stream.
   virtual void start_stream(int status, std::string content_type, Headers headers = {}) = 0;
   virtual void send_chunk(std::string data) = 0;
-  virtual void end_stream() = 0;
+  // Ends the stream; `last` (if any) goes out in the same write as the end, so a client that
+  // hangs up as soon as it has read it still gets a complete response.
+  virtual void end_stream(std::string last = {}) = 0;
 
   // `callback` runs once, on an I/O thread, when the client disconnects before the exchange ends
   // (at once if it already has). It must not block.

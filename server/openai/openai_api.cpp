@@ -73,16 +73,14 @@ class StreamingSink : public server::GenerationSink {
                                       : text_chunk(header_, "", o.finish_reason, include_usage_));
     if (include_usage_) tail += sse_data(usage_chunk(header_, chat_, Usage{o.n_prompt_tokens, o.n_completion_tokens}));
     tail += kSseDone;
-    responder_->send_chunk(std::move(tail));
-    responder_->end_stream();
+    responder_->end_stream(std::move(tail));
   }
   void on_error(const SchedulerError& e) override {
     const ApiError error = to_api_error(e);
     if (!started_) return responder_->send(http::error_response(error));
     // Headers are out: the error travels in the stream, as OpenAI does.
     HttpResponse rendered = http::error_response(error);
-    responder_->send_chunk("data: " + rendered.body + "\n\n" + std::string(kSseDone));
-    responder_->end_stream();
+    responder_->end_stream("data: " + rendered.body + "\n\n" + std::string(kSseDone));
   }
 
  private:

@@ -44,7 +44,7 @@ class Server:
             "security": {"api_keys": [API_KEY]},
             "limits": {"max_body_bytes": "64KiB"},
             "timeouts": {"shutdown_grace_seconds": 20},
-            "logging": {"level": "info"},
+            "logging": {"level": os.environ.get("TANDEM_LOG_LEVEL", "info")},
         }
         for section, values in overrides.items():
             config.setdefault(section, {}).update(values)
