@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -10,7 +11,7 @@
 #include "log/log.h"
 #include "metrics/metrics.h"
 #include "openai/openai_api.h"
-#include "scheduler/serial_scheduler.h"
+#include "scheduler/batching_scheduler.h"
 
 namespace tandem::server {
 namespace {
@@ -47,12 +48,13 @@ int run_server(const config::ServerConfig& config) {
   engine.n_ctx = static_cast<int32_t>(config.context_size);
   engine.n_batch = static_cast<int32_t>(config.prompt_batch_size);
   engine.n_threads = static_cast<int32_t>(config.threads);
-  SerialSchedulerOptions sched;
+  engine.n_seq = static_cast<int32_t>(std::max<int64_t>(1, config.max_batch_size));
+  BatchingSchedulerOptions sched;
   sched.max_concurrent_requests = config.max_concurrent_requests;
   sched.default_max_tokens = static_cast<int32_t>(config.default_max_tokens);
   sched.max_tokens_limit = static_cast<int32_t>(config.max_tokens_limit);
   sched.generation_timeout = to_ms(config.generation_timeout);
-  SerialScheduler scheduler(sched, engine_backend_loader(engine), metrics);
+  BatchingScheduler scheduler(sched, engine_backend_loader(engine), metrics);
 
   http::Router router;
   openai::add_openai_routes(router, scheduler);

@@ -19,6 +19,12 @@ class EngineBackend : public ModelBackend {
   Result<GenerationResult> generate(const GenerationRequest& request, const TextCallback& on_text) override {
     return engine_->generate(request, on_text);
   }
+  bool has_free_slot() const override { return engine_->has_free_slot(); }
+  int32_t n_active() const override { return engine_->n_active(); }
+  Status begin(const GenerationRequest& request, std::shared_ptr<SequenceObserver> observer) override {
+    return engine_->begin(request, std::move(observer));
+  }
+  void step() override { engine_->step(); }
 
  private:
   std::unique_ptr<Engine> engine_;

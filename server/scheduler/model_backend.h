@@ -1,10 +1,11 @@
 #pragma once
-// What the serial scheduler needs from a loaded model: the engine behind a small interface, so
+// What the scheduler needs from a loaded model: the engine behind a small interface, so
 // the scheduler's queueing, cancellation and shutdown can be tested without model weights.
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,19 @@ class ModelBackend {
   virtual std::vector<int32_t> tokenize(std::string_view prompt) const = 0;
   virtual Result<std::string> render_chat(const std::string& messages_json) const = 0;
   virtual Result<GenerationResult> generate(const GenerationRequest& request, const TextCallback& on_text) = 0;
+
+  // Continuous batching: begin() places a checked request beside the running ones and step()
+  // advances them all by one forward pass. The defaults serve one request at a time through
+  // generate() (a generate() failure ends the request as cancelled, and is logged).
+  virtual bool has_free_slot() const { return !pending_request_ && !running_; }
+  virtual int32_t n_active() const { return pending_request_ || running_ ? 1 : 0; }
+  virtual Status begin(const GenerationRequest& request, std::shared_ptr<SequenceObserver> observer);
+  virtual void step();
+
+ private:
+  std::optional<GenerationRequest> pending_request_;
+  std::shared_ptr<SequenceObserver> pending_observer_;
+  bool running_ = false;
 };
 
 using BackendLoader = std::function<Result<std::unique_ptr<ModelBackend>>(const std::string& path)>;

@@ -1,7 +1,7 @@
 #pragma once
 // The scheduler owns the model and decides which request runs when. HTTP and OpenAI code talk to
 // it only through this interface, so a continuous-batching scheduler (many sequences per forward
-// step) can replace the serial one without touching them.
+// step) could replace another without touching them.
 //
 // A request is submitted with a sink; the sink then receives, from the scheduler's thread:
 //   on_start once (the prompt was accepted), on_text for each piece of generated text,

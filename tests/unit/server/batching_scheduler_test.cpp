@@ -1,4 +1,4 @@
-#include "scheduler/serial_scheduler.h"
+#include "scheduler/batching_scheduler.h"
 
 #include <gtest/gtest.h>
 
@@ -114,14 +114,14 @@ class RecordingSink : public GenerationSink {
 
 class SchedulerTest : public ::testing::Test {
  protected:
-  std::unique_ptr<SerialScheduler> make(SerialSchedulerOptions options = {}) {
+  std::unique_ptr<BatchingScheduler> make(BatchingSchedulerOptions options = {}) {
     BackendLoader loader = [this](const std::string& path) -> Result<std::unique_ptr<ModelBackend>> {
       if (path == "/bad") return make_error("not a model");
       return std::unique_ptr<ModelBackend>(std::make_unique<FakeBackend>(gate_));
     };
-    return std::make_unique<SerialScheduler>(options, loader, metrics_);
+    return std::make_unique<BatchingScheduler>(options, loader, metrics_);
   }
-  void load(SerialScheduler& s) {
+  void load(BatchingScheduler& s) {
     std::promise<bool> loaded;
     s.load_model("/m.gguf", "m", [&](Result<ModelInfo> r) { loaded.set_value(r.ok()); });
     ASSERT_TRUE(loaded.get_future().get());
@@ -218,7 +218,7 @@ TEST_F(SchedulerTest, PromptPastTheContextAndHugeMaxTokens) {
 }
 
 TEST_F(SchedulerTest, QueueBoundGives429AtOnce) {
-  SerialSchedulerOptions options;
+  BatchingSchedulerOptions options;
   options.max_concurrent_requests = 2;
   auto s = make(options);
   load(*s);
@@ -279,7 +279,7 @@ TEST_F(SchedulerTest, SinkThatStopsListeningCancels) {
 }
 
 TEST_F(SchedulerTest, GenerationTimeoutEndsAsLength) {
-  SerialSchedulerOptions options;
+  BatchingSchedulerOptions options;
   options.generation_timeout = 20ms;
   auto s = make(options);
   load(*s);

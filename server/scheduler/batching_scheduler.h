@@ -1,12 +1,15 @@
 #pragma once
-// The first scheduler: one request at a time on a dedicated thread, from a FIFO queue bounded by
-// server.max_concurrent_requests (running + queued; past it, 429 at once). Model loads and
-// unloads wait for the running request and go before queued ones.
+// Continuous batching on a dedicated thread: queued requests join the model's running sequences
+// as soon as a sequence slot is free (model.max_batch_size of them), and every step advances all
+// running sequences by one forward pass. The queue is bounded by server.max_concurrent_requests
+// (running + queued; past it, 429 at once). Model loads and unloads wait for the running
+// requests and go before queued ones.
 
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "metrics/metrics.h"
 #include "scheduler/model_backend.h"
@@ -14,17 +17,17 @@
 
 namespace tandem::server {
 
-struct SerialSchedulerOptions {
+struct BatchingSchedulerOptions {
   int64_t max_concurrent_requests = 64;
   int32_t default_max_tokens = 0;  // 0 = until the context is full
   int32_t max_tokens_limit = 0;    // largest max_tokens a request may ask for; 0 = the context size
   std::chrono::milliseconds generation_timeout{0};  // 0 = none; past it a generation ends as "length"
 };
 
-class SerialScheduler final : public Scheduler {
+class BatchingScheduler final : public Scheduler {
  public:
-  SerialScheduler(SerialSchedulerOptions options, BackendLoader loader, metrics::ServerMetrics& metrics);
-  ~SerialScheduler() override;
+  BatchingScheduler(BatchingSchedulerOptions options, BackendLoader loader, metrics::ServerMetrics& metrics);
+  ~BatchingScheduler() override;
 
   std::optional<SchedulerError> submit(GenerationJob job, std::shared_ptr<GenerationSink> sink) override;
   SchedulerStatus status() const override;
@@ -47,12 +50,15 @@ class SerialScheduler final : public Scheduler {
     std::function<void(Status)> unloaded;
   };
 
+  class JobObserver;
+
   void run();
-  void serve(Pending& pending);
+  void admit(Pending& pending);
+  void finish_running();
   void apply(Control& control);
   void drain_queue(const std::string& why);
 
-  const SerialSchedulerOptions options_;
+  const BatchingSchedulerOptions options_;
   const BackendLoader loader_;
   metrics::ServerMetrics& metrics_;
 
@@ -60,14 +66,14 @@ class SerialScheduler final : public Scheduler {
   std::condition_variable wake_;
   std::deque<Pending> queue_;
   std::deque<Control> control_;
-  bool busy_ = false;  // a request is being served
+  int64_t running_ = 0;  // sequences in the backend
   bool accepting_ = true;
   bool cancel_all_ = false;
   bool stop_ = false;
   ModelState state_ = ModelState::kUnloaded;
   std::string reason_ = "no model has been loaded yet";
   std::optional<ModelInfo> info_;
-  std::shared_ptr<CancelToken> current_;
+  std::vector<std::shared_ptr<CancelToken>> running_tokens_;
 
   std::unique_ptr<ModelBackend> backend_;  // the scheduler thread's alone
   std::thread thread_;

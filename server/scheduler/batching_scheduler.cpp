@@ -1,4 +1,4 @@
-#include "scheduler/serial_scheduler.h"
+#include "scheduler/batching_scheduler.h"
 
 #include <algorithm>
 #include <ctime>
@@ -16,14 +16,14 @@ double seconds_between(Clock::time_point a, Clock::time_point b) { return std::c
 
 }  // namespace
 
-SerialScheduler::SerialScheduler(SerialSchedulerOptions options, BackendLoader loader, metrics::ServerMetrics& metrics)
+BatchingScheduler::BatchingScheduler(BatchingSchedulerOptions options, BackendLoader loader, metrics::ServerMetrics& metrics)
     : options_(options), loader_(std::move(loader)), metrics_(metrics) {
   thread_ = std::thread([this] { run(); });
 }
 
-SerialScheduler::~SerialScheduler() { stop(); }
+BatchingScheduler::~BatchingScheduler() { stop(); }
 
-std::optional<SchedulerError> SerialScheduler::submit(GenerationJob job, std::shared_ptr<GenerationSink> sink) {
+std::optional<SchedulerError> BatchingScheduler::submit(GenerationJob job, std::shared_ptr<GenerationSink> sink) {
   std::lock_guard lock(mutex_);
   if (!accepting_ || stop_) {
     return SchedulerError{ErrorKind::kUnavailable, "the server is shutting down; retry on another instance", "",
@@ -35,7 +35,7 @@ std::optional<SchedulerError> SerialScheduler::submit(GenerationJob job, std::sh
   if (state_ != ModelState::kReady) {
     return SchedulerError{ErrorKind::kUnavailable, "no model is loaded (" + reason_ + ")", "", "model_not_loaded"};
   }
-  const int64_t in_flight = static_cast<int64_t>(queue_.size()) + (busy_ ? 1 : 0);
+  const int64_t in_flight = static_cast<int64_t>(queue_.size()) + running_;
   if (in_flight >= options_.max_concurrent_requests) {
     metrics_.rejected_queue_full.add();
     return SchedulerError{ErrorKind::kQueueFull,
@@ -49,19 +49,19 @@ std::optional<SchedulerError> SerialScheduler::submit(GenerationJob job, std::sh
   return std::nullopt;
 }
 
-SchedulerStatus SerialScheduler::status() const {
+SchedulerStatus BatchingScheduler::status() const {
   std::lock_guard lock(mutex_);
   SchedulerStatus s;
   s.state = state_;
   s.reason = reason_;
   s.model = info_;
   s.queued = static_cast<int64_t>(queue_.size());
-  s.running = busy_ ? 1 : 0;
+  s.running = running_;
   s.accepting = accepting_ && !stop_;
   return s;
 }
 
-void SerialScheduler::load_model(std::string path, std::string id, std::function<void(Result<ModelInfo>)> done) {
+void BatchingScheduler::load_model(std::string path, std::string id, std::function<void(Result<ModelInfo>)> done) {
   std::lock_guard lock(mutex_);
   if (stop_) {
     if (done) done(make_error("the server is shutting down"));
@@ -75,7 +75,7 @@ void SerialScheduler::load_model(std::string path, std::string id, std::function
   wake_.notify_one();
 }
 
-void SerialScheduler::unload_model(std::function<void(Status)> done) {
+void BatchingScheduler::unload_model(std::function<void(Status)> done) {
   std::lock_guard lock(mutex_);
   if (stop_) {
     if (done) done(make_error("the server is shutting down"));
@@ -85,31 +85,31 @@ void SerialScheduler::unload_model(std::function<void(Status)> done) {
   wake_.notify_one();
 }
 
-void SerialScheduler::stop_accepting() {
+void BatchingScheduler::stop_accepting() {
   std::lock_guard lock(mutex_);
   accepting_ = false;
 }
 
-void SerialScheduler::cancel_all() {
+void BatchingScheduler::cancel_all() {
   std::lock_guard lock(mutex_);
   cancel_all_ = true;
-  if (current_) current_->cancel();
+  for (auto& token : running_tokens_) token->cancel();
   wake_.notify_one();
 }
 
-void SerialScheduler::stop() {
+void BatchingScheduler::stop() {
   {
     std::lock_guard lock(mutex_);
     if (stop_ && !thread_.joinable()) return;
     stop_ = true;
     accepting_ = false;
-    if (current_) current_->cancel();
+    for (auto& token : running_tokens_) token->cancel();
     wake_.notify_one();
   }
   if (thread_.joinable()) thread_.join();
 }
 
-void SerialScheduler::drain_queue(const std::string& why) {
+void BatchingScheduler::drain_queue(const std::string& why) {
   std::deque<Pending> dropped;
   {
     std::lock_guard lock(mutex_);
@@ -119,13 +119,15 @@ void SerialScheduler::drain_queue(const std::string& why) {
   for (auto& p : dropped) p.sink->on_error(SchedulerError{ErrorKind::kUnavailable, why, "", "shutting_down"});
 }
 
-void SerialScheduler::run() {
+void BatchingScheduler::run() {
   while (true) {
     std::unique_lock lock(mutex_);
-    wake_.wait(lock, [&] { return stop_ || cancel_all_ || !control_.empty() || !queue_.empty(); });
+    const bool busy = backend_ && backend_->n_active() > 0;
+    if (!busy) wake_.wait(lock, [&] { return stop_ || cancel_all_ || !control_.empty() || !queue_.empty(); });
     if (stop_ || cancel_all_) {
       const bool stopping = stop_;
       cancel_all_ = false;
+      for (auto& token : running_tokens_) token->cancel();
       std::deque<Control> controls;
       if (stopping) controls.swap(control_);
       lock.unlock();
@@ -134,33 +136,45 @@ void SerialScheduler::run() {
         if (c.loaded) c.loaded(make_error("the server is shutting down"));
         if (c.unloaded) c.unloaded(make_error("the server is shutting down"));
       }
-      if (stopping) break;
-      continue;
+      if (stopping) {
+        finish_running();
+        break;
+      }
+      continue;  // the next step ends the cancelled sequences
     }
     if (!control_.empty()) {
-      Control control = std::move(control_.front());
-      control_.pop_front();
-      lock.unlock();
-      apply(control);
-      continue;
+      // A model change waits for the running sequences; nothing new is admitted meanwhile.
+      if (!busy) {
+        Control control = std::move(control_.front());
+        control_.pop_front();
+        lock.unlock();
+        apply(control);
+        continue;
+      }
+    } else {
+      // Queued requests join as long as sequence slots are free (or fail at once without a model).
+      while (!queue_.empty() && (!backend_ || backend_->has_free_slot())) {
+        Pending pending = std::move(queue_.front());
+        queue_.pop_front();
+        metrics_.queue_depth.set(static_cast<int64_t>(queue_.size()));
+        lock.unlock();
+        try {
+          admit(pending);
+        } catch (const std::exception& e) {
+          log::error(std::string("generation failed: ") + e.what(), pending.job.request_id);
+          pending.sink->on_error(SchedulerError{ErrorKind::kInternal, "generation failed; see the server log"});
+        }
+        lock.lock();
+      }
     }
-    Pending pending = std::move(queue_.front());
-    queue_.pop_front();
-    busy_ = true;
-    current_ = pending.job.cancel;
-    metrics_.queue_depth.set(static_cast<int64_t>(queue_.size()));
-    metrics_.running.set(1);
     lock.unlock();
-    try {
-      serve(pending);
-    } catch (const std::exception& e) {
-      log::error(std::string("generation failed: ") + e.what(), pending.job.request_id);
-      pending.sink->on_error(SchedulerError{ErrorKind::kInternal, "generation failed; see the server log"});
+    if (backend_ && backend_->n_active() > 0) {
+      try {
+        backend_->step();
+      } catch (const std::exception& e) {
+        log::error(std::string("engine step failed: ") + e.what());
+      }
     }
-    lock.lock();
-    busy_ = false;
-    current_.reset();
-    metrics_.running.set(0);
   }
   backend_.reset();
   std::lock_guard lock(mutex_);
@@ -170,7 +184,12 @@ void SerialScheduler::run() {
   metrics_.model_loaded.set(0);
 }
 
-void SerialScheduler::apply(Control& control) {
+// At shutdown the running sequences were cancelled: one step ends each of them.
+void BatchingScheduler::finish_running() {
+  for (int i = 0; i < 1000 && backend_ && backend_->n_active() > 0; ++i) backend_->step();
+}
+
+void BatchingScheduler::apply(Control& control) {
   // Free the old model first: two models at once may not fit in memory.
   backend_.reset();
   if (!control.load) {
@@ -227,7 +246,73 @@ void SerialScheduler::apply(Control& control) {
   if (control.loaded) control.loaded(info);
 }
 
-void SerialScheduler::serve(Pending& p) {
+// Streams one running sequence to its sink and keeps its metrics; lives in the backend until
+// the sequence ends. Called on the scheduler thread only.
+class BatchingScheduler::JobObserver : public SequenceObserver {
+ public:
+  JobObserver(BatchingScheduler& scheduler, Pending pending)
+      : scheduler_(scheduler), p_(std::move(pending)), last_(Clock::now()) {}
+
+  bool cancelled() const override {
+    if (p_.job.cancel->cancelled()) return true;
+    const auto timeout = scheduler_.options_.generation_timeout;
+    if (timeout.count() > 0 && Clock::now() > p_.submitted + timeout) timed_out_ = true;
+    return timed_out_;
+  }
+
+  bool on_text(std::string_view piece) override {
+    const auto now = Clock::now();
+    if (first_) {
+      scheduler_.metrics_.time_to_first_token.observe(seconds_between(p_.submitted, now));
+      first_ = false;
+    } else {
+      scheduler_.metrics_.inter_token_latency.observe(seconds_between(last_, now));
+    }
+    last_ = now;
+    if (cancelled()) return false;
+    if (!p_.sink->on_text(piece)) {
+      p_.job.cancel->cancel();
+      return false;
+    }
+    return true;
+  }
+
+  void on_finish(const GenerationResult& result) override {
+    GenerationOutcome outcome;
+    outcome.n_prompt_tokens = result.n_prompt_tokens;
+    outcome.n_completion_tokens = static_cast<int32_t>(result.tokens.size());
+    outcome.finish_reason = std::string(finish_reason_name(result.finish));
+    if (result.finish == FinishReason::kCancelled) {
+      if (timed_out_) {
+        outcome.finish_reason = "length";  // the server's generation timeout ended it
+      } else {
+        scheduler_.metrics_.cancelled.add();
+      }
+    }
+    auto& metrics = scheduler_.metrics_;
+    metrics.generated_tokens.add(static_cast<uint64_t>(outcome.n_completion_tokens));
+    metrics.request_duration.observe(seconds_between(p_.submitted, Clock::now()));
+    {
+      std::lock_guard lock(scheduler_.mutex_);
+      auto& tokens = scheduler_.running_tokens_;
+      tokens.erase(std::remove(tokens.begin(), tokens.end(), p_.job.cancel), tokens.end());
+      scheduler_.running_ = static_cast<int64_t>(tokens.size());
+      metrics.running.set(scheduler_.running_);
+    }
+    p_.sink->on_finish(outcome);
+  }
+
+  void fail(const SchedulerError& error) { p_.sink->on_error(error); }
+
+ private:
+  BatchingScheduler& scheduler_;
+  Pending p_;
+  bool first_ = true;
+  mutable bool timed_out_ = false;
+  Clock::time_point last_;
+};
+
+void BatchingScheduler::admit(Pending& p) {
   GenerationJob& job = p.job;
   GenerationSink& sink = *p.sink;
   if (job.cancel->cancelled()) {
@@ -282,54 +367,22 @@ void SerialScheduler::serve(Pending& p) {
   }
 
   metrics_.prompt_tokens.add(static_cast<uint64_t>(n_prompt));
-  sink.on_start(StartInfo{n_prompt});
-
-  const bool has_deadline = options_.generation_timeout.count() > 0;
-  const auto deadline = p.submitted + options_.generation_timeout;
-  bool first = true;
-  bool timed_out = false;
-  bool client_left = false;
-  Clock::time_point last = Clock::now();
-  auto on_text = [&](std::string_view piece) {
-    const auto now = Clock::now();
-    if (first) {
-      metrics_.time_to_first_token.observe(seconds_between(p.submitted, now));
-      first = false;
-    } else {
-      metrics_.inter_token_latency.observe(seconds_between(last, now));
-    }
-    last = now;
-    if (job.cancel->cancelled()) {
-      client_left = true;
-      return false;
-    }
-    if (has_deadline && now > deadline) {
-      timed_out = true;
-      return false;
-    }
-    if (!sink.on_text(piece)) {
-      client_left = true;
-      return false;
-    }
-    return true;
-  };
-  auto result = backend_->generate(request, on_text);
-  if (!result) return sink.on_error(SchedulerError{ErrorKind::kInternal, "generation failed: " + result.error()});
-
-  GenerationOutcome outcome;
-  outcome.n_prompt_tokens = n_prompt;
-  outcome.n_completion_tokens = static_cast<int32_t>(result->tokens.size());
-  outcome.finish_reason = std::string(finish_reason_name(result->finish));
-  if (result->finish == FinishReason::kCancelled) {
-    if (timed_out) {
-      outcome.finish_reason = "length";
-    } else if (client_left || job.cancel->cancelled()) {
-      metrics_.cancelled.add();
-    }
+  {
+    std::lock_guard lock(mutex_);
+    running_tokens_.push_back(job.cancel);
+    running_ = static_cast<int64_t>(running_tokens_.size());
+    metrics_.running.set(running_);
   }
-  metrics_.generated_tokens.add(static_cast<uint64_t>(outcome.n_completion_tokens));
-  metrics_.request_duration.observe(seconds_between(p.submitted, Clock::now()));
-  sink.on_finish(outcome);
+  sink.on_start(StartInfo{n_prompt});
+  auto observer = std::make_shared<JobObserver>(*this, std::move(p));
+  if (auto begun = backend_->begin(request, observer); !begun) {
+    std::lock_guard lock(mutex_);
+    running_tokens_.pop_back();
+    running_ = static_cast<int64_t>(running_tokens_.size());
+    metrics_.running.set(running_);
+    // Checked above; a refusal here is the engine's own validation.
+    observer->fail(invalid(begun.error(), ""));
+  }
 }
 
 }  // namespace tandem::server
