@@ -101,6 +101,9 @@ std::string ServerMetrics::render_prometheus() const {
                static_cast<double>(model_loaded.value()));
   write_scalar(out, "tandem_prompt_tokens_total", "counter", "Prompt tokens processed",
                static_cast<double>(prompt_tokens.value()));
+  write_scalar(out, "tandem_prompt_tokens_reused_total", "counter",
+               "Prompt tokens served from the prefix cache instead of being recomputed",
+               static_cast<double>(prompt_tokens_reused.value()));
   write_scalar(out, "tandem_generated_tokens_total", "counter", "Tokens generated",
                static_cast<double>(generated_tokens.value()));
   write_scalar(out, "tandem_rejected_requests_total", "counter", "Requests refused with 429 because the queue was full",

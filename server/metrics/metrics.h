@@ -63,6 +63,7 @@ struct ServerMetrics {
   Gauge running;           // sequences being generated
   Gauge model_loaded;      // 1 when a model serves requests
   Counter prompt_tokens;   // prompt tokens of started generations
+  Counter prompt_tokens_reused;  // of those, tokens whose KV came from the prefix cache
   Counter generated_tokens;
   Counter rejected_queue_full;
   Counter cancelled;       // generations ended because the client left

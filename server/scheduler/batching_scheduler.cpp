@@ -291,6 +291,7 @@ class BatchingScheduler::JobObserver : public SequenceObserver {
     }
     auto& metrics = scheduler_.metrics_;
     metrics.generated_tokens.add(static_cast<uint64_t>(outcome.n_completion_tokens));
+    metrics.prompt_tokens_reused.add(static_cast<uint64_t>(result.n_reused_tokens));
     metrics.request_duration.observe(seconds_between(p_.submitted, Clock::now()));
     {
       std::lock_guard lock(scheduler_.mutex_);

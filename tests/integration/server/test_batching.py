@@ -24,3 +24,20 @@ def test_32_concurrent_streams_equal_a_lone_request(make_server):
     with concurrent.futures.ThreadPoolExecutor(max_workers=32) as pool:
         texts = list(pool.map(lambda _: stream_text(s.base_url), range(32)))
     assert texts == [lone] * 32
+
+
+def test_shared_prefix_is_reused_and_counted(make_server):
+    import re
+
+    import requests
+
+    s = make_server(model={"max_batch_size": 2})
+
+    def reused() -> float:
+        text = requests.get(s.base_url + "/metrics", headers=s.headers(), timeout=10).text
+        return float(re.search(r"^tandem_prompt_tokens_reused_total (\S+)$", text, re.M).group(1))
+
+    assert stream_text(s.base_url, 4)
+    before = reused()
+    assert stream_text(s.base_url, 4)  # the same chat again: its whole prompt but one token is cached
+    assert reused() - before > 20
