@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "cli_support.h"
 #include "command_registry.h"
 #include "sampling_options.h"
 #include "tandem/engine.h"
@@ -28,30 +29,17 @@ struct ChatOptions {
 void add_chat(CLI::App& app) {
   auto* cmd = app.add_subcommand("chat", "Chat with a model in the terminal (/reset clears, /exit or Ctrl-D quits)");
   auto opt = std::make_shared<ChatOptions>();
-  cmd->add_option("-m,--model", opt->engine.model_path, "GGUF model file")->required();
+  tandem::cli::add_engine_options(cmd, opt->engine);
   cmd->add_option("-s,--system", opt->system_prompt, "System prompt");
   cmd->add_option("-n,--n-predict", opt->n_predict, "Tokens per answer at most")->capture_default_str();
-  cmd->add_option("-c,--ctx-size", opt->engine.n_ctx, "Context size in tokens")->capture_default_str();
-  cmd->add_option("-t,--threads", opt->engine.n_threads, "Threads; 0 = all cores");
   cmd->add_option("--chat-template-file", opt->template_file, "Jinja chat template replacing the model's own");
   tandem::cli::add_sampling_options(cmd, opt->sampling);
   cmd->callback([opt] {
     if (!opt->template_file.empty()) {
-      std::ifstream in(opt->template_file, std::ios::binary);
-      if (!in) {
-        std::fprintf(stderr, "error: cannot read chat template %s\n", opt->template_file.c_str());
-        throw tandem::cli::ExitCode{1};
-      }
-      std::ostringstream ss;
-      ss << in.rdbuf();
-      opt->engine.chat_template = ss.str();
+      opt->engine.chat_template = tandem::cli::read_file_or_exit(opt->template_file, "chat template");
     }
     std::fprintf(stderr, "loading %s ...\n", opt->engine.model_path.c_str());
-    auto engine = tandem::Engine::load(opt->engine);
-    if (!engine) {
-      std::fprintf(stderr, "error: %s\n", engine.error().c_str());
-      throw tandem::cli::ExitCode{1};
-    }
+    auto engine = tandem::cli::load_engine_or_exit(opt->engine);
     const bool interactive = isatty(STDIN_FILENO);
     nlohmann::json messages = nlohmann::json::array();
     auto reset = [&] {
@@ -74,24 +62,24 @@ void add_chat(CLI::App& app) {
       }
       if (line.empty()) continue;
       messages.push_back({{"role", "user"}, {"content", line}});
-      auto prompt = (*engine)->apply_chat_template(messages.dump(), /*add_generation_prompt=*/true);
+      auto prompt = engine->apply_chat_template(messages.dump(), /*add_generation_prompt=*/true);
       if (!prompt) {
         std::fprintf(stderr, "error: %s\n", prompt.error().c_str());
         throw tandem::cli::ExitCode{1};
       }
       tandem::GenerationRequest request;
-      request.prompt_tokens = (*engine)->tokenize_prompt(*prompt);
+      request.prompt_tokens = engine->tokenize_prompt(*prompt);
       request.sampling = opt->sampling;
       request.max_tokens = opt->n_predict;
-      if (static_cast<int32_t>(request.prompt_tokens.size()) + opt->n_predict >= (*engine)->n_ctx()) {
+      if (static_cast<int32_t>(request.prompt_tokens.size()) + opt->n_predict >= engine->n_ctx()) {
         std::fprintf(stderr, "[the conversation no longer fits the context; starting over]\n");
         reset();
         messages.push_back({{"role", "user"}, {"content", line}});
-        prompt = (*engine)->apply_chat_template(messages.dump(), true);
+        prompt = engine->apply_chat_template(messages.dump(), true);
         if (!prompt) throw tandem::cli::ExitCode{1};
-        request.prompt_tokens = (*engine)->tokenize_prompt(*prompt);
+        request.prompt_tokens = engine->tokenize_prompt(*prompt);
       }
-      auto result = (*engine)->generate(request, [](std::string_view piece) {
+      auto result = engine->generate(request, [](std::string_view piece) {
         std::fwrite(piece.data(), 1, piece.size(), stdout);
         std::fflush(stdout);
         return true;

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "cli_support.h"
 #include "command_registry.h"
 #include "sampling_options.h"
 #include "tandem/engine.h"
@@ -23,35 +24,20 @@ struct RunOptions {
 void add_run(CLI::App& app) {
   auto* cmd = app.add_subcommand("run", "Continue a prompt with a model, streaming the text to stdout");
   auto opt = std::make_shared<RunOptions>();
-  cmd->add_option("-m,--model", opt->engine.model_path, "GGUF model file")->required();
+  tandem::cli::add_engine_options(cmd, opt->engine);
   auto* prompt = cmd->add_option("-p,--prompt", opt->prompt, "Prompt text");
   cmd->add_option("-f,--file", opt->prompt_file, "Read the prompt from a file")->excludes(prompt);
   cmd->add_option("-n,--n-predict", opt->n_predict, "Tokens to generate at most")->capture_default_str();
-  cmd->add_option("-c,--ctx-size", opt->engine.n_ctx, "Context size in tokens")->capture_default_str();
-  cmd->add_option("-t,--threads", opt->engine.n_threads, "Threads; 0 = all cores");
   cmd->add_flag("-v,--verbose", opt->verbose, "Print timings to stderr");
   tandem::cli::add_sampling_options(cmd, opt->sampling);
   cmd->callback([opt] {
-    if (!opt->prompt_file.empty()) {
-      std::ifstream in(opt->prompt_file, std::ios::binary);
-      if (!in) {
-        std::fprintf(stderr, "error: cannot read prompt file %s\n", opt->prompt_file.c_str());
-        throw tandem::cli::ExitCode{1};
-      }
-      std::ostringstream ss;
-      ss << in.rdbuf();
-      opt->prompt = ss.str();
-    }
-    auto engine = tandem::Engine::load(opt->engine);
-    if (!engine) {
-      std::fprintf(stderr, "error: %s\n", engine.error().c_str());
-      throw tandem::cli::ExitCode{1};
-    }
+    if (!opt->prompt_file.empty()) opt->prompt = tandem::cli::read_file_or_exit(opt->prompt_file, "prompt file");
+    auto engine = tandem::cli::load_engine_or_exit(opt->engine);
     tandem::GenerationRequest request;
-    request.prompt_tokens = (*engine)->tokenize_prompt(opt->prompt);
+    request.prompt_tokens = engine->tokenize_prompt(opt->prompt);
     request.sampling = opt->sampling;
     request.max_tokens = opt->n_predict;
-    auto result = (*engine)->generate(request, [](std::string_view piece) {
+    auto result = engine->generate(request, [](std::string_view piece) {
       std::fwrite(piece.data(), 1, piece.size(), stdout);
       std::fflush(stdout);
       return true;
