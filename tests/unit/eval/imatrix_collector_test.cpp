@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "../quantize/test_models.h"
+#include "eval_test_util.h"
 #include "eval/observed_forward.h"
 #include "model/model.h"
 #include "quantize/model_quantizer.h"
@@ -15,23 +15,9 @@
 namespace tandem::eval {
 namespace {
 
-std::string corpus() {
-  std::ifstream in(test::corpus_path(), std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using test::corpus;
 
-std::unique_ptr<Engine> load(const std::string& path, int32_t n_ctx) {
-  EngineOptions o;
-  o.model_path = path;
-  o.n_ctx = n_ctx;
-  o.n_batch = n_ctx;
-  o.n_threads = 1;
-  auto e = Engine::load(o);
-  EXPECT_TRUE(e) << e.error();
-  return std::move(e).value();
-}
+std::unique_ptr<Engine> load(const std::string& path, int32_t n_ctx) { return test::load_engine(path, n_ctx); }
 
 TEST(ObservedForward, ComputesTheEnginesLogits) {
   auto engine = load(test::stories_path(), 128);
