@@ -16,9 +16,6 @@ class EngineBackend : public ModelBackend {
   Result<std::string> render_chat(const std::string& messages_json) const override {
     return engine_->apply_chat_template(messages_json, /*add_generation_prompt=*/true);
   }
-  Result<GenerationResult> generate(const GenerationRequest& request, const TextCallback& on_text) override {
-    return engine_->generate(request, on_text);
-  }
   bool has_free_slot() const override { return engine_->has_free_slot(); }
   int32_t n_active() const override { return engine_->n_active(); }
   Status begin(const GenerationRequest& request, std::shared_ptr<SequenceObserver> observer) override {

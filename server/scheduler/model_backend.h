@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,20 +21,13 @@ class ModelBackend {
   virtual int32_t n_vocab() const = 0;
   virtual std::vector<int32_t> tokenize(std::string_view prompt) const = 0;
   virtual Result<std::string> render_chat(const std::string& messages_json) const = 0;
-  virtual Result<GenerationResult> generate(const GenerationRequest& request, const TextCallback& on_text) = 0;
 
-  // Continuous batching: begin() places a checked request beside the running ones and step()
-  // advances them all by one forward pass. The defaults serve one request at a time through
-  // generate() (a generate() failure ends the request as cancelled, and is logged).
-  virtual bool has_free_slot() const { return !pending_request_ && !running_; }
-  virtual int32_t n_active() const { return pending_request_ || running_ ? 1 : 0; }
-  virtual Status begin(const GenerationRequest& request, std::shared_ptr<SequenceObserver> observer);
-  virtual void step();
-
- private:
-  std::optional<GenerationRequest> pending_request_;
-  std::shared_ptr<SequenceObserver> pending_observer_;
-  bool running_ = false;
+  // Continuous batching: begin() places a checked request beside the running ones (callers check
+  // has_free_slot() first) and step() advances them all by one forward pass.
+  virtual bool has_free_slot() const = 0;
+  virtual int32_t n_active() const = 0;
+  virtual Status begin(const GenerationRequest& request, std::shared_ptr<SequenceObserver> observer) = 0;
+  virtual void step() = 0;
 };
 
 using BackendLoader = std::function<Result<std::unique_ptr<ModelBackend>>(const std::string& path)>;

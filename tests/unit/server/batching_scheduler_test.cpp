@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace tandem::server {
@@ -53,25 +54,42 @@ class FakeBackend : public ModelBackend {
     if (messages_json.find("unrenderable") != std::string::npos) return make_error("template failed");
     return "<chat>" + messages_json;
   }
-  Result<GenerationResult> generate(const GenerationRequest& request, const TextCallback& on_text) override {
+  // One sequence at a time: begin() takes it, the next step() generates it to the end.
+  bool has_free_slot() const override { return !pending_; }
+  int32_t n_active() const override { return pending_ ? 1 : 0; }
+  Status begin(const GenerationRequest& request, std::shared_ptr<SequenceObserver> observer) override {
+    pending_ = request;
+    observer_ = std::move(observer);
+    return ok_status();
+  }
+  void step() override {
+    if (!pending_) return;
     GenerationResult result;
-    result.n_prompt_tokens = static_cast<int32_t>(request.prompt_tokens.size());
+    result.n_prompt_tokens = static_cast<int32_t>(pending_->prompt_tokens.size());
     result.finish = FinishReason::kLength;
-    for (int32_t i = 0; i < request.max_tokens; ++i) {
+    for (int32_t i = 0; i < pending_->max_tokens; ++i) {
       if (i == 0) gate_.pass();
       std::this_thread::sleep_for(2ms);
+      if (observer_->cancelled()) {
+        result.finish = FinishReason::kCancelled;
+        break;
+      }
       result.tokens.push_back(7);
       result.text += "t";
-      if (!on_text("t")) {
+      if (!observer_->on_text("t")) {
         result.finish = FinishReason::kCancelled;
         break;
       }
     }
-    return result;
+    pending_.reset();
+    std::shared_ptr<SequenceObserver> observer = std::move(observer_);
+    observer->on_finish(result);
   }
 
  private:
   Gate& gate_;
+  std::optional<GenerationRequest> pending_;
+  std::shared_ptr<SequenceObserver> observer_;
 };
 
 class RecordingSink : public GenerationSink {
