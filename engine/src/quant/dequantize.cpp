@@ -197,28 +197,8 @@ void dequantize_q8_k(const BlockQ8_K* x, float* y, int64_t nb) {
 
 }  // namespace
 
-bool dequantize_row_supported(GgmlType type) {
-  switch (type) {
-    case GgmlType::F32:
-    case GgmlType::F16:
-    case GgmlType::BF16:
-    case GgmlType::Q4_0:
-    case GgmlType::Q4_1:
-    case GgmlType::Q5_0:
-    case GgmlType::Q5_1:
-    case GgmlType::Q8_0:
-    case GgmlType::Q8_1:
-    case GgmlType::Q2_K:
-    case GgmlType::Q3_K:
-    case GgmlType::Q4_K:
-    case GgmlType::Q5_K:
-    case GgmlType::Q6_K:
-    case GgmlType::Q8_K:
-      return true;
-    default:
-      return false;
-  }
-}
+// Every type the engine computes with (ggml_type.cpp's table) has a dequantizer.
+bool dequantize_row_supported(GgmlType type) { return ggml_type_is_supported(type); }
 
 void dequantize_row(GgmlType type, const void* src, float* dst, int64_t n) {
   TANDEM_CHECK_MSG(dequantize_row_supported(type), "dequantize_row: unsupported weight type");

@@ -159,28 +159,8 @@ void quantize_q8_k(const float* x, BlockQ8_K* y, int64_t nb) {
 
 }  // namespace
 
-bool quantize_row_supported(GgmlType type) {
-  switch (type) {
-    case GgmlType::F32:
-    case GgmlType::F16:
-    case GgmlType::BF16:
-    case GgmlType::Q4_0:
-    case GgmlType::Q4_1:
-    case GgmlType::Q5_0:
-    case GgmlType::Q5_1:
-    case GgmlType::Q8_0:
-    case GgmlType::Q8_1:
-    case GgmlType::Q2_K:
-    case GgmlType::Q3_K:
-    case GgmlType::Q4_K:
-    case GgmlType::Q5_K:
-    case GgmlType::Q6_K:
-    case GgmlType::Q8_K:
-      return true;
-    default:
-      return false;
-  }
-}
+// Every type the engine computes with (ggml_type.cpp's table) has a reference quantizer.
+bool quantize_row_supported(GgmlType type) { return ggml_type_is_supported(type); }
 
 void quantize_row(GgmlType type, const float* src, void* dst, int64_t n) {
   TANDEM_CHECK_MSG(quantize_row_supported(type), "quantize_row: unsupported type");
