@@ -241,6 +241,16 @@ std::string TensorInfo::shape_string() const {
 
 size_t GgufFile::file_size() const { return bytes_ ? bytes_->size : 0; }
 
+void GgufFile::release_pages(const void* begin, size_t bytes) const {
+  if (!bytes_ || !bytes_->mapped || bytes == 0) return;
+  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto start = reinterpret_cast<uintptr_t>(begin);
+  const uintptr_t first = (start + page - 1) / page * page;
+  const uintptr_t last = (start + bytes) / page * page;
+  // Advice only: failure leaves the pages mapped, which costs memory, not correctness.
+  if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
 Result<GgufFile> GgufFile::open(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return make_error(path + ": cannot open: " + std::strerror(errno));

@@ -64,6 +64,11 @@ class GgufFile {
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   const TensorInfo* find_tensor(std::string_view name) const;
 
+  // Drops the whole pages of a mapped range from this process's memory once a copy of them was
+  // made (repacked weights), so they stop counting towards its RSS. Reading them later faults
+  // them back in from the page cache. A no-op for files parsed from memory.
+  void release_pages(const void* begin, size_t bytes) const;
+
  private:
   static Result<GgufFile> parse_owned(std::shared_ptr<FileBytes> bytes);
 

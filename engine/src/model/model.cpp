@@ -1,5 +1,6 @@
 #include "model/model.h"
 
+#include "kernels/cpu/packed_weights.h"
 #include "quant/dequantize.h"
 
 namespace tandem {
@@ -22,6 +23,7 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& path) {
   if (!config) return make_error(path + ": " + config.error());
   model->config_ = std::move(config).value();
   if (auto bound = model->bind_weights(); !bound) return make_error(path + ": " + bound.error());
+  model->pack_weights();
   return model;
 }
 
@@ -104,6 +106,24 @@ Status Model::bind_weights() {
   }
   if (!problem.empty()) return make_error(problem);
   return ok_status();
+}
+
+void Model::pack_weights() {
+  const cpu::IsaLevel isa = cpu::active_isa_level();
+  auto pack = [&](WeightMatrix& m) {
+    const int64_t n_groups = m.n_out / cpu::kPackRows;
+    if (!m.data || n_groups == 0 || !cpu::has_packed_kernel(m.type, isa)) return;
+    const size_t bytes = cpu::packed_group_bytes(m.type, m.n_in) * static_cast<size_t>(n_groups);
+    packed_.emplace_back(new uint8_t[bytes]);
+    cpu::pack_rows(m.type, m.data, m.row_bytes, m.n_in, n_groups, packed_.back().get());
+    m.packed = packed_.back().get();
+    file_.release_pages(m.data, m.row_bytes * static_cast<size_t>(n_groups * cpu::kPackRows));
+  };
+  for (LayerWeights& l : weights_.layers) {
+    for (WeightMatrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) pack(*m);
+  }
+  // Tied embeddings: the output matrix is packed; look-ups keep reading the file's rows.
+  pack(weights_.output);
 }
 
 size_t Model::weight_bytes() const {

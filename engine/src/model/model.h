@@ -1,7 +1,9 @@
 #pragma once
 // A loaded model: its configuration and weights as views into the memory-mapped GGUF file.
 // Loading validates every tensor's presence, type and shape; nothing is copied except small
-// norm vectors stored in a type other than F32.
+// norm vectors stored in a type other than F32 and, where the CPU has packed kernels for their
+// type, the matrices, which are repacked (kernels/cpu/packed_weights.h) and their file pages
+// released.
 
 #include <memory>
 #include <string>
@@ -57,11 +59,14 @@ class Model {
  private:
   Model() = default;
   Status bind_weights();
+  // Repacks every matrix the active kernels have a packed form for.
+  void pack_weights();
 
   gguf::GgufFile file_;
   ModelConfig config_;
   ModelWeights weights_;
   std::vector<std::vector<float>> converted_;  // norm vectors stored as F16/BF16 in the file
+  std::vector<std::unique_ptr<uint8_t[]>> packed_;  // what WeightMatrix::packed points into
 };
 
 }  // namespace tandem

@@ -4,6 +4,7 @@
 
 #include "core/check.h"
 #include "kernels/cpu/dot_kernels.h"
+#include "kernels/cpu/packed_weights.h"
 #include "kernels/cpu/quantize_activations.h"
 #include "kernels/cpu/vec_dot.h"
 #include "quant/dequantize.h"
@@ -15,8 +16,36 @@ namespace {
 // 64 rows of at most a few KiB each. The weights are then read from memory once per chunk.
 constexpr int64_t kTokenChunk = 64;
 // Rows per unit of work handed to a thread; keeps each thread's output rows on their own
-// cache lines.
+// cache lines, and packed groups whole.
 constexpr int64_t kRowGrain = 16;
+static_assert(kRowGrain % kPackRows == 0);
+
+// The rows [row_begin, row_end) of a packed matrix: whole groups through the packed kernel, the
+// rows after the last group through the row kernel.
+void packed_matmul_rows(const WeightMatrix& w, const ConvertedActivations& a, float* y, PackedDotFn packed,
+                        RowDotFn row_kernel, int64_t row_begin, int64_t row_end) {
+  const int64_t packed_end = std::min(row_end, w.n_out / kPackRows * kPackRows);
+  const size_t group_bytes = packed_group_bytes(w.type, w.n_in);
+  const auto out_stride = static_cast<size_t>(w.n_out);
+  for (int64_t t0 = 0; t0 < a.n_tokens; t0 += kTokenChunk) {
+    const int64_t t1 = std::min(a.n_tokens, t0 + kTokenChunk);
+    for (int64_t o = row_begin; o < row_end;) {
+      const bool in_group = o < packed_end;
+      for (int64_t t = t0; t < t1; t += kMaxTileTokens) {
+        const int n_tok = static_cast<int>(std::min<int64_t>(kMaxTileTokens, t1 - t));
+        const uint8_t* act = a.data + static_cast<size_t>(t) * a.row_stride;
+        if (in_group) {
+          packed(w.packed + static_cast<size_t>(o / kPackRows) * group_bytes, act, a.row_stride, w.n_in, n_tok,
+                 y + t * w.n_out + o, out_stride);
+        } else {
+          row_kernel(w.data + static_cast<size_t>(o) * w.row_bytes, act, a.row_stride, w.n_in, n_tok,
+                     y + t * w.n_out + o, out_stride);
+        }
+      }
+      o += in_group ? kPackRows : 1;
+    }
+  }
+}
 
 }  // namespace
 
@@ -53,6 +82,14 @@ void matmul(const WeightMatrix& w, const ConvertedActivations& a, float* y, Thre
   TANDEM_CHECK(a.n_in == w.n_in && a.type == vec_dot_type(w.type));
   const RowDotFn kernel = row_dot_kernel(w.type, active_isa_level());
   const int64_t n_out = w.n_out;
+  if (w.packed) {
+    const PackedDotFn packed = packed_dot_kernel(w.type, active_isa_level());
+    TANDEM_CHECK_MSG(packed != nullptr, "matmul: packed weights without a packed kernel");
+    pool.parallel_for(n_out, kRowGrain, [&](int64_t row_begin, int64_t row_end) {
+      packed_matmul_rows(w, a, y, packed, kernel, row_begin, row_end);
+    });
+    return;
+  }
   pool.parallel_for(n_out, kRowGrain, [&](int64_t row_begin, int64_t row_end) {
     for (int64_t t0 = 0; t0 < a.n_tokens; t0 += kTokenChunk) {
       const int64_t t1 = std::min(a.n_tokens, t0 + kTokenChunk);
