@@ -51,7 +51,7 @@ size_t activation_scales_offset(GgmlType act_type, int64_t n) { return round_up_
 size_t activation_row_bytes(GgmlType act_type, int64_t n) {
   if (!has_scale_tables(act_type)) return round_up_64(ggml_row_size(act_type, n));
   const size_t n_blocks = static_cast<size_t>(n / kQK);
-  const size_t tables = (act_type == GgmlType::Q8_1 ? 2 : 1) * n_blocks * sizeof(float);
+  const size_t tables = (act_type == GgmlType::Q8_1 ? 3 : 2) * n_blocks * sizeof(float);
   return activation_scales_offset(act_type, n) + round_up_64(tables);
 }
 
@@ -59,14 +59,24 @@ void add_activation_scales(GgmlType act_type, uint8_t* row, int64_t n) {
   if (!has_scale_tables(act_type)) return;
   const int64_t n_blocks = n / kQK;
   auto* table = reinterpret_cast<float*>(row + activation_scales_offset(act_type, n));
+  auto* sums = reinterpret_cast<int32_t*>(table) + (act_type == GgmlType::Q8_1 ? 2 : 1) * n_blocks;
+  auto block_sum = [](const int8_t* qs) {
+    int32_t sum = 0;
+    for (int j = 0; j < kQK; ++j) sum += qs[j];
+    return sum;
+  };
   if (act_type == GgmlType::Q8_0) {
     const auto* blocks = reinterpret_cast<const BlockQ8_0*>(row);
-    for (int64_t b = 0; b < n_blocks; ++b) table[b] = fp16_to_fp32(blocks[b].d);
+    for (int64_t b = 0; b < n_blocks; ++b) {
+      table[b] = fp16_to_fp32(blocks[b].d);
+      sums[b] = block_sum(blocks[b].qs);
+    }
   } else {
     const auto* blocks = reinterpret_cast<const BlockQ8_1*>(row);
     for (int64_t b = 0; b < n_blocks; ++b) {
       table[b] = fp16_to_fp32(blocks[b].d);
       table[n_blocks + b] = fp16_to_fp32(blocks[b].s);
+      sums[b] = block_sum(blocks[b].qs);
     }
   }
 }

@@ -3,10 +3,10 @@
 // packed_dot_kernel(), which checks the CPU first. Like vec_dot_x86.inc, this file shares no
 // inline code with baseline files.
 //
-// One 512-bit register holds a pair of rows' 32 values each; the activation block is broadcast to
-// both halves, so one VNNI instruction forms 2 x 8 partial sums of 4 products. Each pair keeps
-// its own float accumulator per activation, which gives the out-of-order core four independent
-// chains at batch 1 where the row kernels have one.
+// See packed_weights.h for the layout: a register holds 8 values of each of eight rows, lanes 2r
+// and 2r + 1 for row r, and an activation's 8 matching values are broadcast to every 64-bit lane.
+// Four VNNI instructions then make a block's integer sums for all eight rows at once, and one
+// multiply-add applies the eight rows' scales.
 
 #include <cstddef>
 #include <cstdint>
@@ -28,8 +28,6 @@ namespace tandem::cpu {
 namespace packed_avx512 {
 namespace {
 
-constexpr int kPairs = kPackRows / 2;
-
 // The activation block formats: Q8_1 (with s = d * sum) for weights with a minimum, else Q8_0.
 template <bool kHasMin>
 struct Activation {
@@ -40,17 +38,20 @@ struct Activation<true> {
   using Block = BlockQ8_1;
 };
 
-// The float table of block scales after an activation row (see activation_row_bytes).
-inline const float* scale_table(const uint8_t* row, int64_t n_blocks, size_t block_bytes) {
+// The tables after an activation row (activation_row_bytes): float d[nb], for Q8_1 float s[nb],
+// then int32 sum[nb].
+inline const float* table_after(const uint8_t* row, int64_t n_blocks, size_t block_bytes) {
   const size_t offset = (static_cast<size_t>(n_blocks) * block_bytes + 63) / 64 * 64;
   return reinterpret_cast<const float*>(row + offset);
 }
 
-inline float hsum256(__m256 v) {
-  const __m128 lo = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  const __m128 hi = _mm_movehl_ps(lo, lo);
-  const __m128 s = _mm_add_ps(lo, hi);
-  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+// How far ahead of the block being read the kernels prefetch.
+constexpr size_t kPrefetchBytes = 1024;
+
+inline __m512i broadcast8(const int8_t* p) {
+  int64_t bytes;
+  __builtin_memcpy(&bytes, p, sizeof(bytes));
+  return _mm512_set1_epi64(bytes);
 }
 
 // kLayout: the packed block; kBits: 4, 5 or 8 bits per stored value.
@@ -63,74 +64,84 @@ void packed_rows(const uint8_t* group, const uint8_t* act, size_t act_stride, in
 
   const ActBlock* y[NT];
   const float* dy[NT];
+  const int32_t* sum_y[NT];
   for (int t = 0; t < NT; ++t) {
     const uint8_t* row = act + static_cast<size_t>(t) * act_stride;
     y[t] = reinterpret_cast<const ActBlock*>(row);
-    dy[t] = scale_table(row, nb, sizeof(ActBlock));
+    dy[t] = table_after(row, nb, sizeof(ActBlock));
+    sum_y[t] = reinterpret_cast<const int32_t*>(dy[t]) + (kHasMin ? 2 : 1) * nb;
   }
 
-  __m512 acc[kPairs][NT];
+  // Two chains per activation (even and odd blocks) hide the multiply-add latency at batch 1.
+  __m512 acc[NT][2];
   __m256 acc_min[NT];
   for (int t = 0; t < NT; ++t) {
-    for (int p = 0; p < kPairs; ++p) acc[p][t] = _mm512_setzero_ps();
+    acc[t][0] = acc[t][1] = _mm512_setzero_ps();
     acc_min[t] = _mm256_setzero_ps();
   }
-  // Lanes 0-7 take row 2p's scale, lanes 8-15 row 2p + 1's.
-  __m512i pick[kPairs];
-  for (int p = 0; p < kPairs; ++p) {
-    pick[p] = _mm512_inserti64x4(_mm512_set1_epi32(2 * p), _mm256_set1_epi32(2 * p + 1), 1);
-  }
-  // Shifts the broadcast nibble bytes by 0 in the low half and 4 in the high half.
-  const __m512i nibble_shift = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
+  // Lanes 2r and 2r + 1 take row r's scale.
+  const __m512i twice = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
   const __m512i low4 = _mm512_set1_epi8(0x0F);
-  const __m512i offset = _mm512_set1_epi8(static_cast<char>(kLayout.offset));
 
-  for (int64_t ib = 0; ib < nb; ++ib) {
+  // One block of all NT activations into chain `chain` (0 or 1).
+  auto block = [&](int64_t ib, int chain) {
     const uint8_t* blk = group + static_cast<size_t>(ib) * kLayout.bytes;
+    // The stream is sequential, but each thread's part starts cold: keep a few blocks in flight.
+    _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBytes), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBytes + 64), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBytes + 128), _MM_HINT_T0);
+    if constexpr (kLayout.bytes > 192) {
+      _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBytes + 192), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBytes + 256), _MM_HINT_T0);
+    }
     const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kLayout.d)));
-    __m512i q[kPairs];
-    for (int p = 0; p < kPairs; ++p) {
-      if constexpr (kBits == 8) {
-        q[p] = _mm512_loadu_si512(blk + kLayout.qs + 64 * p);
-      } else {
-        const __m512i both =
-            _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kLayout.qs + 32 * p)));
-        q[p] = _mm512_and_si512(_mm512_srlv_epi16(both, nibble_shift), low4);
-        if constexpr (kBits == 5) {
+    // w[k]: values 8k .. 8k + 7 of every row.
+    __m512i w[4];
+    if constexpr (kBits == 8) {
+      for (int k = 0; k < 4; ++k) w[k] = _mm512_loadu_si512(blk + kLayout.qs + 64 * k);
+    } else {
+      for (int c = 0; c < 2; ++c) {
+        const __m512i raw = _mm512_loadu_si512(blk + kLayout.qs + 64 * c);
+        w[c] = _mm512_and_si512(raw, low4);
+        w[c + 2] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low4);
+      }
+      if constexpr (kBits == 5) {
+        for (int k = 0; k < 4; ++k) {
           uint64_t fifth;
-          __builtin_memcpy(&fifth, blk + kLayout.qh + 8 * p, sizeof(fifth));
-          q[p] = _mm512_mask_add_epi8(q[p], fifth, q[p], _mm512_set1_epi8(0x10));
+          __builtin_memcpy(&fifth, blk + kLayout.qh + 8 * k, sizeof(fifth));
+          w[k] = _mm512_mask_add_epi8(w[k], fifth, w[k], _mm512_set1_epi8(0x10));
         }
       }
     }
     for (int t = 0; t < NT; ++t) {
-      const __m512i a =
-          _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[t][ib].qs)));
-      // Start every sum at -offset * (sum of the four activations of its lane).
-      __m512i base = _mm512_setzero_si512();
-      if constexpr (kLayout.offset != 0) {
-        base = _mm512_sub_epi32(base, _mm512_dpbusd_epi32(_mm512_setzero_si512(), offset, a));
-      }
-      const __m512 scale = _mm512_zextps256_ps512(_mm256_mul_ps(dx, _mm256_set1_ps(dy[t][ib])));
-      for (int p = 0; p < kPairs; ++p) {
-        const __m512i sums = _mm512_dpbusd_epi32(base, q[p], a);
-        acc[p][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), _mm512_permutexvar_ps(pick[p], scale), acc[p][t]);
-      }
+      // Row r's sum starts at -offset * (sum of the block's activations), in its even lane.
+      __m512i sums = _mm512_setzero_si512();
+      if constexpr (kLayout.offset != 0) sums = _mm512_maskz_set1_epi32(0x5555, -kLayout.offset * sum_y[t][ib]);
+      const int8_t* a = y[t][ib].qs;
+      for (int k = 0; k < 4; ++k) sums = _mm512_dpbusd_epi32(sums, w[k], broadcast8(a + 8 * k));
+      const __m512 scale =
+          _mm512_permutexvar_ps(twice, _mm512_zextps256_ps512(_mm256_mul_ps(dx, _mm256_set1_ps(dy[t][ib]))));
+      acc[t][chain] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), scale, acc[t][chain]);
       if constexpr (kHasMin) {
         const __m256 mx = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kLayout.m)));
         acc_min[t] = _mm256_fmadd_ps(mx, _mm256_set1_ps(dy[t][nb + ib]), acc_min[t]);
       }
     }
+  };
+  int64_t ib = 0;
+  for (; ib + 1 < nb; ib += 2) {
+    block(ib, 0);
+    block(ib + 1, 1);
   }
+  if (ib < nb) block(ib, 0);
 
+  // Even lanes collect their row's pair, then move to lanes 0..7.
+  const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
   for (int t = 0; t < NT; ++t) {
-    alignas(32) float mins[kPackRows];
-    _mm256_store_ps(mins, acc_min[t]);
-    float* o = out + static_cast<size_t>(t) * out_stride;
-    for (int p = 0; p < kPairs; ++p) {
-      o[2 * p] = hsum256(_mm512_castps512_ps256(acc[p][t])) + mins[2 * p];
-      o[2 * p + 1] = hsum256(_mm512_extractf32x8_ps(acc[p][t], 1)) + mins[2 * p + 1];
-    }
+    const __m512 total = _mm512_add_ps(acc[t][0], acc[t][1]);
+    const __m512 pairs = _mm512_add_ps(total, _mm512_permute_ps(total, 0xB1));
+    const __m256 rows = _mm512_castps512_ps256(_mm512_permutexvar_ps(evens, pairs));
+    _mm256_storeu_ps(out + static_cast<size_t>(t) * out_stride, _mm256_add_ps(rows, acc_min[t]));
   }
 }
 

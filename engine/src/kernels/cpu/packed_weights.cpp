@@ -19,15 +19,6 @@ const PackedLayout* layout_of(GgmlType type) {
   }
 }
 
-// The 32 low-nibble values of a Q4/Q5 block's qs: value j < 16 in qs[j]'s low nibble, value
-// j + 16 in its high one.
-void unpack_nibbles(const uint8_t* qs, uint8_t* values) {
-  for (int j = 0; j < kQK / 2; ++j) {
-    values[j] = qs[j] & 0x0F;
-    values[j + kQK / 2] = qs[j] >> 4;
-  }
-}
-
 // Where the parts of one file block start, by type.
 struct SourceBlock {
   uint16_t d = 0;
@@ -65,22 +56,20 @@ SourceBlock source_block(GgmlType type, const uint8_t* row, int64_t b) {
 }
 
 void pack_block(GgmlType type, const PackedLayout& layout, const uint8_t* const* rows, int64_t b, uint8_t* out) {
-  uint8_t values[kPackRows][kQK];
+  // Bytes of quants per row and block: 16 nibble bytes or 32 value bytes, moved 8 at a time.
+  const int quant_bytes = type == GgmlType::Q8_0 ? kQK : kQK / 2;
+  const uint8_t flip = type == GgmlType::Q8_0 ? 0x80 : 0x00;
   for (int r = 0; r < kPackRows; ++r) {
     const SourceBlock s = source_block(type, rows[r], b);
     std::memcpy(out + layout.d + 2 * r, &s.d, 2);
     if (layout.m) std::memcpy(out + layout.m + 2 * r, &s.m, 2);
-    if (layout.qh) std::memcpy(out + layout.qh + 4 * r, s.qh, 4);
-    if (type == GgmlType::Q8_0) {
-      for (int j = 0; j < kQK; ++j) out[layout.qs + kQK * r + j] = static_cast<uint8_t>(s.qs[j] ^ 0x80);
-    } else {
-      unpack_nibbles(s.qs, values[r]);
+    if (layout.qh) {
+      for (int k = 0; k < 4; ++k) out[layout.qh + kPackRows * k + r] = s.qh[k];
     }
-  }
-  if (type == GgmlType::Q8_0) return;
-  for (int p = 0; p < kPackRows / 2; ++p) {
-    for (int j = 0; j < kQK; ++j) {
-      out[layout.qs + kQK * p + j] = static_cast<uint8_t>(values[2 * p][j] | (values[2 * p + 1][j] << 4));
+    for (int c = 0; c < quant_bytes / 8; ++c) {
+      for (int j = 0; j < 8; ++j) {
+        out[layout.qs + 64 * c + 8 * r + j] = static_cast<uint8_t>(s.qs[8 * c + j] ^ flip);
+      }
     }
   }
 }

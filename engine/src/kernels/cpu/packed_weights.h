@@ -2,20 +2,23 @@
 // Weights repacked at load time for the AVX-512 VNNI kernels, as llama.cpp repacks Q4_0 and Q4_K.
 //
 // In a GGUF file each row's blocks are contiguous and every block carries its own F16 scale, so a
-// kernel reading one row at a time converts one scale per 32 weights and sums into one
-// accumulator chain, which bounds batch-1 decoding well below memory bandwidth. The packed layout
-// interleaves kPackRows rows block by block: for block b of a group of eight rows, their eight
-// scales sit together (one F16 -> F32 conversion for all of them) followed by their quants, laid
-// out so that one 512-bit register holds two rows' 32 values:
+// kernel reading one row at a time converts one scale per 32 weights and reduces a vector per
+// block, which bounds batch-1 decoding well below memory bandwidth. The packed layout interleaves
+// kPackRows rows block by block, eight bytes of each row at a time (llama.cpp's "8x8" repacking):
+// one 512-bit register then holds 8 values of each of the eight rows, and with an activation's
+// matching 8 values broadcast to every 64-bit lane one VNNI instruction adds to all eight rows'
+// sums. Lanes 2r and 2r + 1 belong to row r throughout, so the eight scales of a block apply as one
+// vector. Per group of eight rows, block b holds:
 //
-//   Q4_0  d[8] f16 | 4 x 32 bytes: byte j of pair p = value j of row 2p | value j of row 2p+1 << 4
-//   Q4_1  d[8] f16 | m[8] f16 | the same 4 x 32 bytes
-//   Q5_0  d[8] f16 | qh: 8 x 4 bytes, row r's fifth bits | the Q4 layout of the low four bits
-//   Q5_1  d[8] f16 | m[8] f16 | qh as Q5_0 | the same low four bits
-//   Q8_0  d[8] f16 | 8 x 32 bytes: row r's values as unsigned bytes (value + 128)
+//   Q4_0  d[8] f16 | 2 chunks of 64 bytes: chunk c = each row's qs[8c .. 8c + 7] in row order
+//         (low nibbles: values 8c + j, high nibbles: values 16 + 8c + j)
+//   Q4_1  d[8] f16 | m[8] f16 | the same 2 chunks
+//   Q5_0  d[8] f16 | qh: 4 x 8 bytes, byte r of mask k = row r's qh byte k | the Q4_0 chunks
+//   Q5_1  d[8] f16 | m[8] f16 | qh as Q5_0 | the Q4_0 chunks
+//   Q8_0  d[8] f16 | 4 chunks of 64 bytes: chunk k = each row's values 8k .. 8k + 7 + 128
 //
 // Values stay unsigned so VNNI's unsigned x signed product takes them as they are; the offset
-// (8 or 128 per value) comes off once per activation block, shared by all rows. The integer
+// (8, 16 or 128 per value) comes off through the activation block's integer sum. The integer
 // block sums are exactly the scalar references'; only float order differs. The byte count equals
 // the file's, so packing moves memory rather than adding it (the file pages are released).
 
