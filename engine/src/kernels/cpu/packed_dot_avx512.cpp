@@ -121,7 +121,10 @@ void packed_rows(const uint8_t* group, const uint8_t* act, size_t act_stride, in
       for (int k = 0; k < 4; ++k) sums = _mm512_dpbusd_epi32(sums, w[k], broadcast8(a + 8 * k));
       const __m512 scale =
           _mm512_permutexvar_ps(twice, _mm512_zextps256_ps512(_mm256_mul_ps(dx, _mm256_set1_ps(dy[t][ib]))));
-      acc[t][chain] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), scale, acc[t][chain]);
+      // The row's two lanes are added as integers first, so each block's sum is exact and
+      // rounded once when scaled, as in the scalar reference.
+      sums = _mm512_add_epi32(sums, _mm512_srli_epi64(sums, 32));
+      acc[t][chain] = _mm512_mask3_fmadd_ps(_mm512_cvtepi32_ps(sums), scale, acc[t][chain], 0x5555);
       if constexpr (kHasMin) {
         const __m256 mx = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kLayout.m)));
         acc_min[t] = _mm256_fmadd_ps(mx, _mm256_set1_ps(dy[t][nb + ib]), acc_min[t]);
