@@ -36,7 +36,7 @@ class PackedWeights : public testing::TestWithParam<GgmlType> {};
 TEST_P(PackedWeights, MatmulMatchesScalarReference) {
   const GgmlType type = GetParam();
   if (!has_packed_kernel(type, active_isa_level())) GTEST_SKIP() << "no packed kernel on this CPU";
-  constexpr int64_t n_in = 512;
+  constexpr int64_t n_in = 768;
   constexpr int64_t n_out = 3 * kPackRows + 5;  // three groups and five rows after them
   const size_t row_bytes = ggml_row_size(type, n_in);
   std::vector<uint8_t> weights(row_bytes * n_out);
@@ -76,12 +76,19 @@ TEST_P(PackedWeights, MatmulMatchesScalarReference) {
 
 TEST_P(PackedWeights, PackedBlockHoldsTheFileBytesRearranged) {
   const GgmlType type = GetParam();
-  // Same byte count as the file: packing moves memory, it does not add any.
-  EXPECT_EQ(packed_group_bytes(type, 256), ggml_row_size(type, 256) * kPackRows);
+  // Packing moves memory rather than adding it: the same bytes, or for Q4_K 2.8% more (its
+  // scales unpacked).
+  const size_t file_bytes = ggml_row_size(type, 256) * kPackRows;
+  if (type == GgmlType::Q4_K) {
+    EXPECT_EQ(packed_group_bytes(type, 256), file_bytes + 32);
+  } else {
+    EXPECT_EQ(packed_group_bytes(type, 256), file_bytes);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, PackedWeights,
-                         testing::Values(GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q8_0),
+                         testing::Values(GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q8_0,
+                                         GgmlType::Q4_K),
                          [](const testing::TestParamInfo<GgmlType>& param) {
                            return std::string(ggml_type_name(param.param));
                          });

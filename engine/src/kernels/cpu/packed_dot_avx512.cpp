@@ -148,6 +148,95 @@ void packed_rows(const uint8_t* group, const uint8_t* act, size_t act_stride, in
   }
 }
 
+// ---- Q4_K x Q8_K: d_y (d sum_j sc_j S_j - dmin sum_j m_j bsum_j) per row --------------------
+
+template <int NT>
+void q4_k_packed_rows(const uint8_t* group, const uint8_t* act, size_t act_stride, int64_t n, float* out,
+                      size_t out_stride) {
+  const PackedLayoutK& layout = kPackedQ4_K;
+  const int64_t nb = n / kQK_K;
+  const BlockQ8_K* y[NT];
+  for (int t = 0; t < NT; ++t) y[t] = reinterpret_cast<const BlockQ8_K*>(act + static_cast<size_t>(t) * act_stride);
+
+  __m512 acc[NT];
+  __m256 acc_min[NT];
+  for (int t = 0; t < NT; ++t) {
+    acc[t] = _mm512_setzero_ps();
+    acc_min[t] = _mm256_setzero_ps();
+  }
+  const __m512i twice = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  // Dwords of packs_epi32(b, b) holding the pairs (b0, b1), (b2, b3) and (b4, b5), (b6, b7).
+  const __m512i pairs01 = _mm512_inserti64x4(_mm512_set1_epi32(0), _mm256_set1_epi32(1), 1);
+  const __m512i pairs23 = _mm512_inserti64x4(_mm512_set1_epi32(4), _mm256_set1_epi32(5), 1);
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+
+  for (int64_t ib = 0; ib < nb; ++ib) {
+    const uint8_t* blk = group + static_cast<size_t>(ib) * layout.bytes;
+    for (size_t ahead = 0; ahead < layout.bytes; ahead += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(blk + layout.bytes + ahead), _MM_HINT_T0);
+    }
+    __m512i isum[NT];
+    for (int t = 0; t < NT; ++t) isum[t] = _mm512_setzero_si512();
+    for (int g = 0; g < 4; ++g) {
+      // Sub-block 2g in the low nibbles, 2g + 1 in the high ones; w[h][c] holds values 8c .. 8c + 7.
+      __m512i w[2][4];
+      for (int c = 0; c < 4; ++c) {
+        const __m512i raw = _mm512_loadu_si512(blk + layout.qs + 256 * g + 64 * c);
+        w[0][c] = _mm512_and_si512(raw, low4);
+        w[1][c] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low4);
+      }
+      __m512i scale[2];
+      for (int h = 0; h < 2; ++h) {
+        const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + layout.scales + 8 * (2 * g + h)));
+        scale[h] = _mm512_cvtepu8_epi32(_mm_unpacklo_epi8(bytes, bytes));
+      }
+      for (int t = 0; t < NT; ++t) {
+        for (int h = 0; h < 2; ++h) {
+          const int8_t* a = y[t][ib].qs + 64 * g + 32 * h;
+          __m512i sums = _mm512_setzero_si512();
+          for (int c = 0; c < 4; ++c) sums = _mm512_dpbusd_epi32(sums, w[h][c], broadcast8(a + 8 * c));
+          isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(sums, scale[h]));
+        }
+      }
+    }
+    const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + layout.d)));
+    const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + layout.dmin)));
+    const __m512i mins01 = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + layout.mins)));
+    const __m512i mins23 =
+        _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + layout.mins + 32)));
+    for (int t = 0; t < NT; ++t) {
+      // Sums of the eight 32-value sub-blocks from the sixteen 16-value bsums, as int16 pairs.
+      const __m256i b32 = _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[t][ib].bsums)),
+                                            _mm256_set1_epi16(1));
+      const __m512i b16 = _mm512_zextsi256_si512(_mm256_packs_epi32(b32, b32));
+      __m512i m = _mm512_dpwssd_epi32(_mm512_setzero_si512(), mins01, _mm512_permutexvar_epi32(pairs01, b16));
+      m = _mm512_dpwssd_epi32(m, mins23, _mm512_permutexvar_epi32(pairs23, b16));
+      const __m256i m8 = _mm256_add_epi32(_mm512_castsi512_si256(m), _mm512_extracti64x4_epi64(m, 1));
+      const __m256 dy = _mm256_set1_ps(y[t][ib].d);
+      const __m512 scale = _mm512_permutexvar_ps(twice, _mm512_zextps256_ps512(_mm256_mul_ps(dx, dy)));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), scale, acc[t]);
+      acc_min[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(m8), _mm256_mul_ps(dmin, dy), acc_min[t]);
+    }
+  }
+
+  const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
+  for (int t = 0; t < NT; ++t) {
+    const __m512 pairs = _mm512_add_ps(acc[t], _mm512_permute_ps(acc[t], 0xB1));
+    const __m256 rows = _mm512_castps512_ps256(_mm512_permutexvar_ps(evens, pairs));
+    _mm256_storeu_ps(out + static_cast<size_t>(t) * out_stride, _mm256_sub_ps(rows, acc_min[t]));
+  }
+}
+
+void q4_k_by_tokens(const uint8_t* group, const uint8_t* act, size_t act_stride, int64_t n, int n_tok, float* out,
+                    size_t out_stride) {
+  switch (n_tok) {
+    case 1: q4_k_packed_rows<1>(group, act, act_stride, n, out, out_stride); break;
+    case 2: q4_k_packed_rows<2>(group, act, act_stride, n, out, out_stride); break;
+    case 3: q4_k_packed_rows<3>(group, act, act_stride, n, out, out_stride); break;
+    default: q4_k_packed_rows<4>(group, act, act_stride, n, out, out_stride); break;
+  }
+}
+
 template <const PackedLayout& kLayout, int kBits>
 void by_tokens(const uint8_t* group, const uint8_t* act, size_t act_stride, int64_t n, int n_tok, float* out,
                size_t out_stride) {
@@ -170,6 +259,7 @@ PackedDotFn packed_dot_kernel_avx512(GgmlType type) {
     case GgmlType::Q5_0: return by_tokens<kPackedQ5_0, 5>;
     case GgmlType::Q5_1: return by_tokens<kPackedQ5_1, 5>;
     case GgmlType::Q8_0: return by_tokens<kPackedQ8_0, 8>;
+    case GgmlType::Q4_K: return q4_k_by_tokens;
     default: return nullptr;
   }
 }

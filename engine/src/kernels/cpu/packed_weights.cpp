@@ -74,33 +74,63 @@ void pack_block(GgmlType type, const PackedLayout& layout, const uint8_t* const*
   }
 }
 
+void pack_q4_k_block(const uint8_t* const* rows, int64_t b, uint8_t* out) {
+  const PackedLayoutK& layout = kPackedQ4_K;
+  for (int r = 0; r < kPackRows; ++r) {
+    const auto& x = reinterpret_cast<const BlockQ4_K*>(rows[r])[b];
+    std::memcpy(out + layout.d + 2 * r, &x.d, 2);
+    std::memcpy(out + layout.dmin + 2 * r, &x.dmin, 2);
+    for (int j = 0; j < kQK_K / kQK; ++j) {
+      uint8_t scale = 0;
+      uint8_t min = 0;
+      unpack_scale_min_k4(j, x.scales, &scale, &min);
+      out[layout.scales + kPackRows * j + r] = scale;
+      out[layout.mins + 16 * (j / 2) + 2 * r + j % 2] = min;
+    }
+    for (int g = 0; g < 4; ++g) {
+      for (int c = 0; c < 4; ++c) {
+        std::memcpy(out + layout.qs + 256 * g + 64 * c + 8 * r, x.qs + 32 * g + 8 * c, 8);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 bool has_packed_kernel(GgmlType type, IsaLevel level) { return packed_dot_kernel(type, level) != nullptr; }
 
 size_t packed_group_bytes(GgmlType type, int64_t n_in) {
+  if (type == GgmlType::Q4_K) return kPackedQ4_K.bytes * static_cast<size_t>(n_in / kQK_K);
   const PackedLayout* layout = layout_of(type);
   TANDEM_CHECK_MSG(layout != nullptr, "packed_group_bytes: type has no packed layout");
   return layout->bytes * static_cast<size_t>(n_in / kQK);
 }
 
 void pack_rows(GgmlType type, const uint8_t* rows, size_t row_bytes, int64_t n_in, int64_t n_groups, uint8_t* out) {
+  const bool k_quant = type == GgmlType::Q4_K;
   const PackedLayout* layout = layout_of(type);
-  TANDEM_CHECK_MSG(layout != nullptr, "pack_rows: type has no packed layout");
-  TANDEM_CHECK(n_in % kQK == 0);
-  const int64_t n_blocks = n_in / kQK;
+  TANDEM_CHECK_MSG(k_quant || layout != nullptr, "pack_rows: type has no packed layout");
+  const int64_t block_values = k_quant ? kQK_K : kQK;
+  TANDEM_CHECK(n_in % block_values == 0);
+  const int64_t n_blocks = n_in / block_values;
+  const size_t block_bytes = k_quant ? kPackedQ4_K.bytes : layout->bytes;
   for (int64_t g = 0; g < n_groups; ++g) {
     const uint8_t* group_rows[kPackRows];
     for (int r = 0; r < kPackRows; ++r) group_rows[r] = rows + static_cast<size_t>(g * kPackRows + r) * row_bytes;
-    uint8_t* group_out = out + static_cast<size_t>(g) * layout->bytes * static_cast<size_t>(n_blocks);
+    uint8_t* group_out = out + static_cast<size_t>(g * n_blocks) * block_bytes;
     for (int64_t b = 0; b < n_blocks; ++b) {
-      pack_block(type, *layout, group_rows, b, group_out + static_cast<size_t>(b) * layout->bytes);
+      uint8_t* block_out = group_out + static_cast<size_t>(b) * block_bytes;
+      if (k_quant) {
+        pack_q4_k_block(group_rows, b, block_out);
+      } else {
+        pack_block(type, *layout, group_rows, b, block_out);
+      }
     }
   }
 }
 
 PackedDotFn packed_dot_kernel(GgmlType type, IsaLevel level) {
-  if (level < IsaLevel::kAvx512Vnni || !layout_of(type)) return nullptr;
+  if (level < IsaLevel::kAvx512Vnni || (!layout_of(type) && type != GgmlType::Q4_K)) return nullptr;
   return packed_dot_kernel_avx512(type);
 }
 
