@@ -88,7 +88,7 @@ TEST_P(PackedWeights, PackedBlockHoldsTheFileBytesRearranged) {
 
 INSTANTIATE_TEST_SUITE_P(Types, PackedWeights,
                          testing::Values(GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q8_0,
-                                         GgmlType::Q4_K),
+                                         GgmlType::Q4_K, GgmlType::Q6_K),
                          [](const testing::TestParamInfo<GgmlType>& param) {
                            return std::string(ggml_type_name(param.param));
                          });
@@ -96,7 +96,7 @@ INSTANTIATE_TEST_SUITE_P(Types, PackedWeights,
 TEST(PackedWeights, NoPackedKernelBelowAvx512OrForOtherTypes) {
   EXPECT_EQ(packed_dot_kernel(GgmlType::Q4_0, IsaLevel::kAvx2), nullptr);
   EXPECT_EQ(packed_dot_kernel(GgmlType::Q4_0, IsaLevel::kScalar), nullptr);
-  EXPECT_EQ(packed_dot_kernel(GgmlType::Q6_K, IsaLevel::kAvx512Vnni), nullptr);
+  EXPECT_EQ(packed_dot_kernel(GgmlType::Q5_K, IsaLevel::kAvx512Vnni), nullptr);
   EXPECT_EQ(packed_dot_kernel(GgmlType::F16, IsaLevel::kAvx512Vnni), nullptr);
 }
 

@@ -237,6 +237,85 @@ void q4_k_by_tokens(const uint8_t* group, const uint8_t* act, size_t act_stride,
   }
 }
 
+// ---- Q6_K x Q8_K: d d_y sum_s sc_s sum (q - 32) a per row ----------------------------------
+
+template <int NT>
+void q6_k_packed_rows(const uint8_t* group, const uint8_t* act, size_t act_stride, int64_t n, float* out,
+                      size_t out_stride) {
+  const PackedLayoutQ6K& layout = kPackedQ6_K;
+  const int64_t nb = n / kQK_K;
+  const BlockQ8_K* y[NT];
+  for (int t = 0; t < NT; ++t) y[t] = reinterpret_cast<const BlockQ8_K*>(act + static_cast<size_t>(t) * act_stride);
+
+  __m512 acc[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
+  const __m512i twice = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  const __m512i top2 = _mm512_set1_epi8(0x30);
+
+  for (int64_t ib = 0; ib < nb; ++ib) {
+    const uint8_t* blk = group + static_cast<size_t>(ib) * layout.bytes;
+    for (size_t ahead = 0; ahead < layout.bytes; ahead += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(blk + layout.bytes + ahead), _MM_HINT_T0);
+    }
+    __m512i isum[NT];
+    for (int t = 0; t < NT; ++t) isum[t] = _mm512_setzero_si512();
+    // Registers e + d + 8i (d = 0, 1; i = 0..3): sub-block e / 2 + 4i is the pair (w[0][i], w[1][i]).
+    for (int e = 0; e < 8; e += 2) {
+      __m512i w[2][4];
+      for (int d = 0; d < 2; ++d) {
+        const __m512i low_a = _mm512_loadu_si512(blk + layout.low + 64 * (e + d));
+        const __m512i low_b = _mm512_loadu_si512(blk + layout.low + 64 * (e + d + 8));
+        const __m512i high = _mm512_loadu_si512(blk + layout.high + 64 * (e + d));
+        w[d][0] = _mm512_or_si512(_mm512_and_si512(low_a, low4), _mm512_and_si512(_mm512_slli_epi16(high, 4), top2));
+        w[d][1] = _mm512_or_si512(_mm512_and_si512(low_b, low4), _mm512_and_si512(_mm512_slli_epi16(high, 2), top2));
+        w[d][2] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(low_a, 4), low4), _mm512_and_si512(high, top2));
+        w[d][3] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(low_b, 4), low4),
+                                  _mm512_and_si512(_mm512_srli_epi16(high, 2), top2));
+      }
+      __m512i scale[4];
+      for (int i = 0; i < 4; ++i) {
+        const int s = e / 2 + 4 * i;
+        const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + layout.scales + 8 * s));
+        scale[i] = _mm512_cvtepi8_epi32(_mm_unpacklo_epi8(bytes, bytes));
+      }
+      for (int t = 0; t < NT; ++t) {
+        for (int i = 0; i < 4; ++i) {
+          const int s = e / 2 + 4 * i;
+          const int8_t* a = y[t][ib].qs + 16 * s;
+          // Row r's sub-block sum starts at -32 * (sum of its 16 activations), in its even lane.
+          __m512i sums = _mm512_maskz_set1_epi32(0x5555, -32 * y[t][ib].bsums[s]);
+          sums = _mm512_dpbusd_epi32(sums, w[0][i], broadcast8(a));
+          sums = _mm512_dpbusd_epi32(sums, w[1][i], broadcast8(a + 8));
+          isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(sums, scale[i]));
+        }
+      }
+    }
+    const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + layout.d)));
+    for (int t = 0; t < NT; ++t) {
+      const __m512 scale = _mm512_permutexvar_ps(twice, _mm512_zextps256_ps512(_mm256_mul_ps(dx, _mm256_set1_ps(y[t][ib].d))));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), scale, acc[t]);
+    }
+  }
+
+  const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
+  for (int t = 0; t < NT; ++t) {
+    const __m512 pairs = _mm512_add_ps(acc[t], _mm512_permute_ps(acc[t], 0xB1));
+    _mm256_storeu_ps(out + static_cast<size_t>(t) * out_stride,
+                     _mm512_castps512_ps256(_mm512_permutexvar_ps(evens, pairs)));
+  }
+}
+
+void q6_k_by_tokens(const uint8_t* group, const uint8_t* act, size_t act_stride, int64_t n, int n_tok, float* out,
+                    size_t out_stride) {
+  switch (n_tok) {
+    case 1: q6_k_packed_rows<1>(group, act, act_stride, n, out, out_stride); break;
+    case 2: q6_k_packed_rows<2>(group, act, act_stride, n, out, out_stride); break;
+    case 3: q6_k_packed_rows<3>(group, act, act_stride, n, out, out_stride); break;
+    default: q6_k_packed_rows<4>(group, act, act_stride, n, out, out_stride); break;
+  }
+}
+
 template <const PackedLayout& kLayout, int kBits>
 void by_tokens(const uint8_t* group, const uint8_t* act, size_t act_stride, int64_t n, int n_tok, float* out,
                size_t out_stride) {
@@ -260,6 +339,7 @@ PackedDotFn packed_dot_kernel_avx512(GgmlType type) {
     case GgmlType::Q5_1: return by_tokens<kPackedQ5_1, 5>;
     case GgmlType::Q8_0: return by_tokens<kPackedQ8_0, 8>;
     case GgmlType::Q4_K: return q4_k_by_tokens;
+    case GgmlType::Q6_K: return q6_k_by_tokens;
     default: return nullptr;
   }
 }

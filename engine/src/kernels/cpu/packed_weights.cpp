@@ -95,33 +95,75 @@ void pack_q4_k_block(const uint8_t* const* rows, int64_t b, uint8_t* out) {
   }
 }
 
+// The 256 six-bit values (0..63) of a Q6_K block, in order.
+void q6_k_values(const BlockQ6_K& x, uint8_t* v) {
+  for (int half = 0; half < 2; ++half) {
+    const uint8_t* ql = x.ql + 64 * half;
+    const uint8_t* qh = x.qh + 32 * half;
+    uint8_t* out = v + 128 * half;
+    for (int l = 0; l < 32; ++l) {
+      out[l] = static_cast<uint8_t>((ql[l] & 0xF) | ((qh[l] & 3) << 4));
+      out[l + 32] = static_cast<uint8_t>((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4));
+      out[l + 64] = static_cast<uint8_t>((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
+      out[l + 96] = static_cast<uint8_t>((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
+    }
+  }
+}
+
+void pack_q6_k_block(const uint8_t* const* rows, int64_t b, uint8_t* out) {
+  const PackedLayoutQ6K& layout = kPackedQ6_K;
+  std::memset(out + layout.high, 0, layout.bytes - layout.high);
+  for (int r = 0; r < kPackRows; ++r) {
+    const auto& x = reinterpret_cast<const BlockQ6_K*>(rows[r])[b];
+    std::memcpy(out + layout.d + 2 * r, &x.d, 2);
+    for (int s = 0; s < kQK_K / 16; ++s) {
+      out[layout.scales + kPackRows * s + r] = static_cast<uint8_t>(x.scales[s]);
+    }
+    uint8_t v[kQK_K];
+    q6_k_values(x, v);
+    for (int j = 0; j < 8; ++j) {
+      for (int c = 0; c < 16; ++c) {
+        out[layout.low + 64 * c + 8 * r + j] = static_cast<uint8_t>((v[8 * c + j] & 0xF) | ((v[8 * (c + 16) + j] & 0xF) << 4));
+      }
+      for (int e = 0; e < 8; ++e) {
+        for (int i = 0; i < 4; ++i) out[layout.high + 64 * e + 8 * r + j] |= static_cast<uint8_t>((v[8 * (e + 8 * i) + j] >> 4) << (2 * i));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 bool has_packed_kernel(GgmlType type, IsaLevel level) { return packed_dot_kernel(type, level) != nullptr; }
 
 size_t packed_group_bytes(GgmlType type, int64_t n_in) {
   if (type == GgmlType::Q4_K) return kPackedQ4_K.bytes * static_cast<size_t>(n_in / kQK_K);
+  if (type == GgmlType::Q6_K) return kPackedQ6_K.bytes * static_cast<size_t>(n_in / kQK_K);
   const PackedLayout* layout = layout_of(type);
   TANDEM_CHECK_MSG(layout != nullptr, "packed_group_bytes: type has no packed layout");
   return layout->bytes * static_cast<size_t>(n_in / kQK);
 }
 
 void pack_rows(GgmlType type, const uint8_t* rows, size_t row_bytes, int64_t n_in, int64_t n_groups, uint8_t* out) {
-  const bool k_quant = type == GgmlType::Q4_K;
+  const bool k_quant = type == GgmlType::Q4_K || type == GgmlType::Q6_K;
   const PackedLayout* layout = layout_of(type);
   TANDEM_CHECK_MSG(k_quant || layout != nullptr, "pack_rows: type has no packed layout");
   const int64_t block_values = k_quant ? kQK_K : kQK;
   TANDEM_CHECK(n_in % block_values == 0);
   const int64_t n_blocks = n_in / block_values;
-  const size_t block_bytes = k_quant ? kPackedQ4_K.bytes : layout->bytes;
+  const size_t block_bytes = type == GgmlType::Q4_K ? kPackedQ4_K.bytes
+                             : type == GgmlType::Q6_K ? kPackedQ6_K.bytes
+                                                      : layout->bytes;
   for (int64_t g = 0; g < n_groups; ++g) {
     const uint8_t* group_rows[kPackRows];
     for (int r = 0; r < kPackRows; ++r) group_rows[r] = rows + static_cast<size_t>(g * kPackRows + r) * row_bytes;
     uint8_t* group_out = out + static_cast<size_t>(g * n_blocks) * block_bytes;
     for (int64_t b = 0; b < n_blocks; ++b) {
       uint8_t* block_out = group_out + static_cast<size_t>(b) * block_bytes;
-      if (k_quant) {
+      if (type == GgmlType::Q4_K) {
         pack_q4_k_block(group_rows, b, block_out);
+      } else if (type == GgmlType::Q6_K) {
+        pack_q6_k_block(group_rows, b, block_out);
       } else {
         pack_block(type, *layout, group_rows, b, block_out);
       }
@@ -130,7 +172,8 @@ void pack_rows(GgmlType type, const uint8_t* rows, size_t row_bytes, int64_t n_i
 }
 
 PackedDotFn packed_dot_kernel(GgmlType type, IsaLevel level) {
-  if (level < IsaLevel::kAvx512Vnni || (!layout_of(type) && type != GgmlType::Q4_K)) return nullptr;
+  const bool k_quant = type == GgmlType::Q4_K || type == GgmlType::Q6_K;
+  if (level < IsaLevel::kAvx512Vnni || (!layout_of(type) && !k_quant)) return nullptr;
   return packed_dot_kernel_avx512(type);
 }
 

@@ -19,7 +19,8 @@
 //
 // Q4_K super-blocks (256 values, eight sub-blocks of 32 with 6-bit scales and mins) keep the
 // same chunking, with the scales unpacked to bytes (kPackedQ4_K below); that costs 32 bytes per
-// 1152 (2.8%) and spares the kernel the 6-bit unpacking.
+// 1152 (2.8%) and spares the kernel the 6-bit unpacking. Q6_K splits each 6-bit value into a
+// nibble chunk and a 2-bit chunk (kPackedQ6_K).
 //
 // Values stay unsigned so VNNI's unsigned x signed product takes them as they are; the offset
 // (8, 16 or 128 per value) comes off through the activation block's integer sum. The integer
@@ -64,6 +65,19 @@ struct PackedLayoutK {
 };
 inline constexpr PackedLayoutK kPackedQ4_K{0, 16, 32, 96, 160, 1184};
 
+// One packed Q6_K super-block of kPackRows rows (the file's byte count). With v the 6-bit values
+// 0..63 and register k meaning values 8k .. 8k + 7 of every row:
+struct PackedLayoutQ6K {
+  size_t d;       // kPackRows F16 scales
+  size_t scales;  // int8 [8 s + r]: sub-block s's (16 values) scale for row r
+  size_t low;     // 16 chunks of 64 bytes, byte 8r + j of chunk c: low four bits of register c
+                  // (low nibble) and of register c + 16 (high nibble)
+  size_t high;    // 8 chunks of 64 bytes, byte 8r + j of chunk e: top two bits of register
+                  // e + 8i at bit 2i, i = 0..3
+  size_t bytes;
+};
+inline constexpr PackedLayoutQ6K kPackedQ6_K{0, 16, 144, 1168, 1680};
+
 // Whether matmul has packed kernels for this weight type at this ISA level.
 bool has_packed_kernel(GgmlType type, IsaLevel level);
 
@@ -72,7 +86,7 @@ size_t packed_group_bytes(GgmlType type, int64_t n_in);
 
 // Packs the first n_groups * kPackRows rows of a matrix (rows row_bytes apart) into out, which
 // holds n_groups * packed_group_bytes(type, n_in) bytes. type must be Q4_0, Q4_1, Q5_0, Q5_1,
-// Q8_0 or Q4_K.
+// Q8_0, Q4_K or Q6_K.
 void pack_rows(GgmlType type, const uint8_t* rows, size_t row_bytes, int64_t n_in, int64_t n_groups, uint8_t* out);
 
 // out[t * out_stride + r] = row r of the group . activation t, for r < kPackRows and t < n_tok
