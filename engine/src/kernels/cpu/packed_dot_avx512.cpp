@@ -94,7 +94,9 @@ void packed_rows(const uint8_t* group, const uint8_t* act, size_t act_stride, in
       _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBytes + 192), _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBytes + 256), _MM_HINT_T0);
     }
-    const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kLayout.d)));
+    // Row r's scale in lanes 2r and 2r + 1, once per block for all activations.
+    const __m512 dx = _mm512_permutexvar_ps(
+        twice, _mm512_zextps256_ps512(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kLayout.d)))));
     // w[k]: values 8k .. 8k + 7 of every row.
     __m512i w[4];
     if constexpr (kBits == 8) {
@@ -119,8 +121,7 @@ void packed_rows(const uint8_t* group, const uint8_t* act, size_t act_stride, in
       if constexpr (kLayout.offset != 0) sums = _mm512_maskz_set1_epi32(0x5555, -kLayout.offset * sum_y[t][ib]);
       const int8_t* a = y[t][ib].qs;
       for (int k = 0; k < 4; ++k) sums = _mm512_dpbusd_epi32(sums, w[k], broadcast8(a + 8 * k));
-      const __m512 scale =
-          _mm512_permutexvar_ps(twice, _mm512_zextps256_ps512(_mm256_mul_ps(dx, _mm256_set1_ps(dy[t][ib]))));
+      const __m512 scale = _mm512_mul_ps(dx, _mm512_set1_ps(dy[t][ib]));
       // The row's two lanes are added as integers first, so each block's sum is exact and
       // rounded once when scaled, as in the scalar reference.
       sums = _mm512_add_epi32(sums, _mm512_srli_epi64(sums, 32));
@@ -199,7 +200,8 @@ void q4_k_packed_rows(const uint8_t* group, const uint8_t* act, size_t act_strid
         }
       }
     }
-    const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + layout.d)));
+    const __m512 dx = _mm512_permutexvar_ps(
+        twice, _mm512_zextps256_ps512(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + layout.d)))));
     const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + layout.dmin)));
     const __m512i mins01 = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + layout.mins)));
     const __m512i mins23 =
@@ -213,8 +215,7 @@ void q4_k_packed_rows(const uint8_t* group, const uint8_t* act, size_t act_strid
       m = _mm512_dpwssd_epi32(m, mins23, _mm512_permutexvar_epi32(pairs23, b16));
       const __m256i m8 = _mm256_add_epi32(_mm512_castsi512_si256(m), _mm512_extracti64x4_epi64(m, 1));
       const __m256 dy = _mm256_set1_ps(y[t][ib].d);
-      const __m512 scale = _mm512_permutexvar_ps(twice, _mm512_zextps256_ps512(_mm256_mul_ps(dx, dy)));
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), scale, acc[t]);
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(dx, _mm512_set1_ps(y[t][ib].d)), acc[t]);
       acc_min[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(m8), _mm256_mul_ps(dmin, dy), acc_min[t]);
     }
   }
@@ -291,10 +292,10 @@ void q6_k_packed_rows(const uint8_t* group, const uint8_t* act, size_t act_strid
         }
       }
     }
-    const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + layout.d)));
+    const __m512 dx = _mm512_permutexvar_ps(
+        twice, _mm512_zextps256_ps512(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + layout.d)))));
     for (int t = 0; t < NT; ++t) {
-      const __m512 scale = _mm512_permutexvar_ps(twice, _mm512_zextps256_ps512(_mm256_mul_ps(dx, _mm256_set1_ps(y[t][ib].d))));
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), scale, acc[t]);
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(dx, _mm512_set1_ps(y[t][ib].d)), acc[t]);
     }
   }
 

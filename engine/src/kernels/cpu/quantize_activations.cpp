@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/check.h"
+#include "kernels/cpu/cpu_features.h"
 #include "quant/block_layouts.h"
 #include "quant/fp16.h"
 #include "quant/quantize.h"
@@ -29,6 +30,14 @@ int quantize_block_q8(const float* x, int8_t* qs, float* d_out) {
 }  // namespace
 
 void quantize_activations(GgmlType type, const float* x, void* dst, int64_t n) {
+  if (active_isa_level() >= IsaLevel::kAvx512Vnni && n % ggml_type_traits(type).block_size == 0 &&
+      quantize_activations_avx512(type, x, dst, n)) {
+    return;
+  }
+  quantize_activations_scalar(type, x, dst, n);
+}
+
+void quantize_activations_scalar(GgmlType type, const float* x, void* dst, int64_t n) {
   if (type == GgmlType::Q8_0) {
     TANDEM_CHECK(n % kQK == 0);
     auto* y = static_cast<BlockQ8_0*>(dst);

@@ -13,7 +13,15 @@
 
 namespace tandem::cpu {
 
-// n floats at x into ggml_row_size(type, n) bytes at dst; type is a vec_dot_type.
+// n floats at x into ggml_row_size(type, n) bytes at dst; type is a vec_dot_type. Uses the
+// AVX-512 version where the CPU has it (bit-identical).
 void quantize_activations(GgmlType type, const float* x, void* dst, int64_t n);
+
+// The scalar version, the reference for the SIMD one.
+void quantize_activations_scalar(GgmlType type, const float* x, void* dst, int64_t n);
+
+// Q8_0, Q8_1 and Q8_K with AVX-512 (quantize_activations_avx512.cpp); false for other types.
+// Call only when active_isa_level() allows it.
+bool quantize_activations_avx512(GgmlType type, const float* x, void* dst, int64_t n);
 
 }  // namespace tandem::cpu
