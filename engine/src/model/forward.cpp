@@ -27,12 +27,13 @@ ForwardState::ForwardState(const ModelConfig& c, int32_t max_tokens, int32_t n_c
       gate_(static_cast<size_t>(max_tokens) * c.n_ff),
       up_(gate_.size()),
       scores_(static_cast<size_t>(pool_->size()) * static_cast<size_t>(n_ctx)),
-      logits_(static_cast<size_t>(max_tokens) * c.n_vocab),
+      logits_(static_cast<size_t>(c.n_vocab)),
       seq_(static_cast<size_t>(max_tokens)),
       pos_(seq_.size()),
       out_rows_(seq_.size()) {}
 
 std::span<const float> ForwardState::logits(int32_t row) const {
+  TANDEM_CHECK(row >= 0 && static_cast<size_t>(row + 1) * static_cast<size_t>(n_vocab_) <= logits_.size());
   return {logits_.data() + static_cast<size_t>(row) * n_vocab_, static_cast<size_t>(n_vocab_)};
 }
 
@@ -215,6 +216,10 @@ void forward_batch(const Model& model, KvCache& kv, std::span<const SequenceToke
     const int32_t t = s.out_rows_[static_cast<size_t>(r)];
     cpu::rms_norm(s.x_.data() + t * d, w.output_norm, s.xn_.data() + r * d, d, c.rms_eps);
   }
+  // Logit rows grow to the most ever asked for (one per sequence when decoding; every token only
+  // for evaluate), not to max_tokens up front: 512 rows of a 32k vocabulary are 64 MiB.
+  const size_t logit_floats = static_cast<size_t>(n_out) * static_cast<size_t>(c.n_vocab);
+  if (s.logits_.size() < logit_floats) s.logits_.resize(logit_floats);
   cpu::matmul(w.output, s.xn_.data(), s.logits_.data(), n_out, s.scratch_, pool);
 }
 

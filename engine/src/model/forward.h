@@ -19,8 +19,9 @@ struct SequenceTokens {
   std::span<const int32_t> tokens;
 };
 
-// Activation buffers for up to max_tokens tokens per call (summed over sequences), sized once,
-// and the threads that run the pass: the decode loop allocates nothing and starts no thread.
+// Activation buffers for up to max_tokens tokens per call (summed over sequences), sized once
+// (the logits grow to the most rows ever asked for), and the threads that run the pass: the
+// decode loop allocates nothing once warm and starts no thread.
 class ForwardState {
  public:
   // n_threads: 0 = one per hardware thread.
@@ -49,7 +50,7 @@ class ForwardState {
   std::vector<float> gate_;      // [max_tokens, n_ff]
   std::vector<float> up_;        // [max_tokens, n_ff]
   std::vector<float> scores_;    // [n_threads, n_ctx] attention weights, one row per thread
-  std::vector<float> logits_;    // [max_tokens, n_vocab]
+  std::vector<float> logits_;    // [rows asked for so far, n_vocab], grown on demand
   std::vector<int32_t> seq_;     // [max_tokens] sequence of each token of the batch
   std::vector<int32_t> pos_;     // [max_tokens] its position in that sequence
   std::vector<int32_t> out_rows_;  // [max_tokens] tokens whose logits are wanted

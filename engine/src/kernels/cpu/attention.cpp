@@ -54,6 +54,10 @@ void attention_head(const float* q, const uint16_t* k, const uint16_t* v, int32_
   const float* qh = q + static_cast<int64_t>(h) * shape.head_dim;
   float* oh = out + static_cast<int64_t>(h) * shape.head_dim;
 #if defined(__x86_64__)
+  if (active_isa_level() >= IsaLevel::kAvx512Vnni && shape.head_dim % 16 == 0 && shape.head_dim <= 512) {
+    attention_head_avx512(qh, k + kv_offset, v + kv_offset, n_kv, kv_stride, shape, oh, scores);
+    return;
+  }
   if (active_isa_level() >= IsaLevel::kAvx2 && shape.head_dim % 8 == 0 && shape.head_dim <= 512) {
     attention_head_avx2(qh, k + kv_offset, v + kv_offset, n_kv, kv_stride, shape, oh, scores);
     return;

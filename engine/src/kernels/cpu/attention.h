@@ -28,5 +28,9 @@ void attention_head(const float* q, const uint16_t* k, const uint16_t* v, int32_
 // is the distance between positions. Defined in attention_avx2.cpp (AVX2 + F16C) for x86.
 void attention_head_avx2(const float* q_head, const uint16_t* k, const uint16_t* v, int32_t n_kv, int64_t kv_stride,
                          const AttentionShape& shape, float* out_head, float* scores);
+// The same for AVX-512 (attention_avx512.cpp): scores summed in float sixteen keys at a time, a
+// vector exp; head_dim a multiple of 16.
+void attention_head_avx512(const float* q_head, const uint16_t* k, const uint16_t* v, int32_t n_kv,
+                           int64_t kv_stride, const AttentionShape& shape, float* out_head, float* scores);
 
 }  // namespace tandem::cpu
