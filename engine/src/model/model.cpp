@@ -111,13 +111,14 @@ Status Model::bind_weights() {
 void Model::pack_weights() {
   const cpu::IsaLevel isa = cpu::active_isa_level();
   auto pack = [&](WeightMatrix& m) {
-    const int64_t n_groups = m.n_out / cpu::kPackRows;
+    const int64_t group_rows = cpu::packed_group_rows(m.type);
+    const int64_t n_groups = m.n_out / group_rows;
     if (!m.data || n_groups == 0 || !cpu::has_packed_kernel(m.type, isa)) return;
     const size_t bytes = cpu::packed_group_bytes(m.type, m.n_in) * static_cast<size_t>(n_groups);
     packed_.emplace_back(new uint8_t[bytes]);
     cpu::pack_rows(m.type, m.data, m.row_bytes, m.n_in, n_groups, packed_.back().get());
     m.packed = packed_.back().get();
-    file_.release_pages(m.data, m.row_bytes * static_cast<size_t>(n_groups * cpu::kPackRows));
+    file_.release_pages(m.data, m.row_bytes * static_cast<size_t>(n_groups * group_rows));
   };
   for (LayerWeights& l : weights_.layers) {
     for (WeightMatrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) pack(*m);

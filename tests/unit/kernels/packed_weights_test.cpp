@@ -37,14 +37,15 @@ TEST_P(PackedWeights, MatmulMatchesScalarReference) {
   const GgmlType type = GetParam();
   if (!has_packed_kernel(type, active_isa_level())) GTEST_SKIP() << "no packed kernel on this CPU";
   constexpr int64_t n_in = 768;
-  constexpr int64_t n_out = 3 * kPackRows + 5;  // three groups and five rows after them
+  const int64_t group_rows = packed_group_rows(type);
+  const int64_t n_out = 3 * group_rows + 5;  // three groups and five rows after them
   const size_t row_bytes = ggml_row_size(type, n_in);
   std::vector<uint8_t> weights(row_bytes * n_out);
   for (int64_t o = 0; o < n_out; ++o) {
     const std::vector<float> row = random_values(n_in, 1 + static_cast<uint32_t>(o), 0.05f * static_cast<float>(o % 5));
     quantize_row(type, row.data(), weights.data() + static_cast<size_t>(o) * row_bytes, n_in);
   }
-  const int64_t n_groups = n_out / kPackRows;
+  const int64_t n_groups = n_out / group_rows;
   std::unique_ptr<uint8_t[]> packed(new uint8_t[packed_group_bytes(type, n_in) * n_groups]);
   pack_rows(type, weights.data(), row_bytes, n_in, n_groups, packed.get());
   WeightMatrix w{type, weights.data(), n_in, n_out, row_bytes, packed.get()};
@@ -78,7 +79,7 @@ TEST_P(PackedWeights, PackedBlockHoldsTheFileBytesRearranged) {
   const GgmlType type = GetParam();
   // Packing moves memory rather than adding it: the same bytes, or for Q4_K 2.8% more (its
   // scales unpacked).
-  const size_t file_bytes = ggml_row_size(type, 256) * kPackRows;
+  const size_t file_bytes = ggml_row_size(type, 256) * static_cast<size_t>(packed_group_rows(type));
   if (type == GgmlType::Q4_K) {
     EXPECT_EQ(packed_group_bytes(type, 256), file_bytes + 32);
   } else {

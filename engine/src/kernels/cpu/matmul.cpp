@@ -18,13 +18,14 @@ constexpr int64_t kTokenChunk = 64;
 // Rows per unit of work handed to a thread; keeps each thread's output rows on their own
 // cache lines, and packed groups whole.
 constexpr int64_t kRowGrain = 16;
-static_assert(kRowGrain % kPackRows == 0);
+static_assert(kRowGrain % kPackRowsLegacy == 0 && kRowGrain % kPackRowsK == 0);
 
 // The rows [row_begin, row_end) of a packed matrix: whole groups through the packed kernel, the
 // rows after the last group through the row kernel.
 void packed_matmul_rows(const WeightMatrix& w, const ConvertedActivations& a, float* y, PackedDotFn packed,
                         RowDotFn row_kernel, int64_t row_begin, int64_t row_end) {
-  const int64_t packed_end = std::min(row_end, w.n_out / kPackRows * kPackRows);
+  const int64_t group_rows = packed_group_rows(w.type);
+  const int64_t packed_end = std::min(row_end, w.n_out / group_rows * group_rows);
   const size_t group_bytes = packed_group_bytes(w.type, w.n_in);
   const auto out_stride = static_cast<size_t>(w.n_out);
   for (int64_t t0 = 0; t0 < a.n_tokens; t0 += kTokenChunk) {
@@ -35,14 +36,14 @@ void packed_matmul_rows(const WeightMatrix& w, const ConvertedActivations& a, fl
         const int n_tok = static_cast<int>(std::min<int64_t>(kMaxTileTokens, t1 - t));
         const uint8_t* act = a.data + static_cast<size_t>(t) * a.row_stride;
         if (in_group) {
-          packed(w.packed + static_cast<size_t>(o / kPackRows) * group_bytes, act, a.row_stride, w.n_in, n_tok,
+          packed(w.packed + static_cast<size_t>(o / group_rows) * group_bytes, act, a.row_stride, w.n_in, n_tok,
                  y + t * w.n_out + o, out_stride);
         } else {
           row_kernel(w.data + static_cast<size_t>(o) * w.row_bytes, act, a.row_stride, w.n_in, n_tok,
                      y + t * w.n_out + o, out_stride);
         }
       }
-      o += in_group ? kPackRows : 1;
+      o += in_group ? group_rows : 1;
     }
   }
 }

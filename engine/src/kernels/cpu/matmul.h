@@ -19,7 +19,7 @@ struct WeightMatrix {
   int64_t n_in = 0;
   int64_t n_out = 0;
   size_t row_bytes = 0;
-  // The first n_out / kPackRows groups of rows repacked for the packed kernels
+  // The first n_out / packed_group_rows(type) groups of rows repacked for the packed kernels
   // (packed_weights.h), or null. Rows past them, and get_row, read data.
   const uint8_t* packed = nullptr;
 };

@@ -3,10 +3,9 @@
 // packed_dot_kernel(), which checks the CPU first. Like vec_dot_x86.inc, this file shares no
 // inline code with baseline files.
 //
-// See packed_weights.h for the layout: a register holds 8 values of each of eight rows, lanes 2r
-// and 2r + 1 for row r, and an activation's 8 matching values are broadcast to every 64-bit lane.
-// Four VNNI instructions then make a block's integer sums for all eight rows at once, and one
-// multiply-add applies the eight rows' scales.
+// See packed_weights.h for the layouts: every 32-bit lane of a register belongs to one row of the
+// group, and the activation's matching bytes are broadcast to every lane, so VNNI instructions
+// make a block's integer sums for all rows at once and one multiply-add applies their scales.
 
 #include <cstddef>
 #include <cstdint>
@@ -54,6 +53,8 @@ inline __m512i broadcast8(const int8_t* p) {
   return _mm512_set1_epi64(bytes);
 }
 
+// ---- Legacy types, sixteen rows: lane r is row r ------------------------------------------
+
 // kLayout: the packed block; kBits: 4, 5 or 8 bits per stored value.
 template <const PackedLayout& kLayout, int kBits, int NT>
 void packed_rows(const uint8_t* group, const uint8_t* act, size_t act_stride, int64_t n, float* out,
@@ -74,41 +75,30 @@ void packed_rows(const uint8_t* group, const uint8_t* act, size_t act_stride, in
 
   // Two chains per activation (even and odd blocks) hide the multiply-add latency at batch 1.
   __m512 acc[NT][2];
-  __m256 acc_min[NT];
-  for (int t = 0; t < NT; ++t) {
-    acc[t][0] = acc[t][1] = _mm512_setzero_ps();
-    acc_min[t] = _mm256_setzero_ps();
-  }
-  // Lanes 2r and 2r + 1 take row r's scale.
-  const __m512i twice = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  __m512 acc_min[NT];
+  for (int t = 0; t < NT; ++t) acc[t][0] = acc[t][1] = acc_min[t] = _mm512_setzero_ps();
   const __m512i low4 = _mm512_set1_epi8(0x0F);
 
   // One block of all NT activations into chain `chain` (0 or 1).
   auto block = [&](int64_t ib, int chain) {
     const uint8_t* blk = group + static_cast<size_t>(ib) * kLayout.bytes;
     // The stream is sequential, but each thread's part starts cold: keep a few blocks in flight.
-    _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBytes), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBytes + 64), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBytes + 128), _MM_HINT_T0);
-    if constexpr (kLayout.bytes > 192) {
-      _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBytes + 192), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBytes + 256), _MM_HINT_T0);
+    for (size_t line = 0; line < kLayout.bytes; line += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBytes + line), _MM_HINT_T0);
     }
-    // Row r's scale in lanes 2r and 2r + 1, once per block for all activations.
-    const __m512 dx = _mm512_permutexvar_ps(
-        twice, _mm512_zextps256_ps512(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kLayout.d)))));
-    // w[k]: values 8k .. 8k + 7 of every row.
-    __m512i w[4];
+    const __m512 dx = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kLayout.d)));
+    // w[k]: values 4k .. 4k + 3 of every row.
+    __m512i w[8];
     if constexpr (kBits == 8) {
-      for (int k = 0; k < 4; ++k) w[k] = _mm512_loadu_si512(blk + kLayout.qs + 64 * k);
+      for (int k = 0; k < 8; ++k) w[k] = _mm512_loadu_si512(blk + kLayout.qs + 64 * k);
     } else {
-      for (int c = 0; c < 2; ++c) {
+      for (int c = 0; c < 4; ++c) {
         const __m512i raw = _mm512_loadu_si512(blk + kLayout.qs + 64 * c);
         w[c] = _mm512_and_si512(raw, low4);
-        w[c + 2] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low4);
+        w[c + 4] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low4);
       }
       if constexpr (kBits == 5) {
-        for (int k = 0; k < 4; ++k) {
+        for (int k = 0; k < 8; ++k) {
           uint64_t fifth;
           __builtin_memcpy(&fifth, blk + kLayout.qh + 8 * k, sizeof(fifth));
           w[k] = _mm512_mask_add_epi8(w[k], fifth, w[k], _mm512_set1_epi8(0x10));
@@ -116,19 +106,20 @@ void packed_rows(const uint8_t* group, const uint8_t* act, size_t act_stride, in
       }
     }
     for (int t = 0; t < NT; ++t) {
-      // Row r's sum starts at -offset * (sum of the block's activations), in its even lane.
-      __m512i sums = _mm512_setzero_si512();
-      if constexpr (kLayout.offset != 0) sums = _mm512_maskz_set1_epi32(0x5555, -kLayout.offset * sum_y[t][ib]);
+      // Every row's sum starts at -offset * (sum of the block's activations): exact integers,
+      // scaled once, as in the scalar reference.
+      __m512i sums = _mm512_set1_epi32(-kLayout.offset * sum_y[t][ib]);
       const int8_t* a = y[t][ib].qs;
-      for (int k = 0; k < 4; ++k) sums = _mm512_dpbusd_epi32(sums, w[k], broadcast8(a + 8 * k));
-      const __m512 scale = _mm512_mul_ps(dx, _mm512_set1_ps(dy[t][ib]));
-      // The row's two lanes are added as integers first, so each block's sum is exact and
-      // rounded once when scaled, as in the scalar reference.
-      sums = _mm512_add_epi32(sums, _mm512_srli_epi64(sums, 32));
-      acc[t][chain] = _mm512_mask3_fmadd_ps(_mm512_cvtepi32_ps(sums), scale, acc[t][chain], 0x5555);
+      for (int k = 0; k < 8; ++k) {
+        int32_t four;
+        __builtin_memcpy(&four, a + 4 * k, sizeof(four));
+        sums = _mm512_dpbusd_epi32(sums, w[k], _mm512_set1_epi32(four));
+      }
+      acc[t][chain] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), _mm512_mul_ps(dx, _mm512_set1_ps(dy[t][ib])),
+                                      acc[t][chain]);
       if constexpr (kHasMin) {
-        const __m256 mx = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kLayout.m)));
-        acc_min[t] = _mm256_fmadd_ps(mx, _mm256_set1_ps(dy[t][nb + ib]), acc_min[t]);
+        const __m512 mx = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kLayout.m)));
+        acc_min[t] = _mm512_fmadd_ps(mx, _mm512_set1_ps(dy[t][nb + ib]), acc_min[t]);
       }
     }
   };
@@ -139,15 +130,13 @@ void packed_rows(const uint8_t* group, const uint8_t* act, size_t act_stride, in
   }
   if (ib < nb) block(ib, 0);
 
-  // Even lanes collect their row's pair, then move to lanes 0..7.
-  const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
   for (int t = 0; t < NT; ++t) {
-    const __m512 total = _mm512_add_ps(acc[t][0], acc[t][1]);
-    const __m512 pairs = _mm512_add_ps(total, _mm512_permute_ps(total, 0xB1));
-    const __m256 rows = _mm512_castps512_ps256(_mm512_permutexvar_ps(evens, pairs));
-    _mm256_storeu_ps(out + static_cast<size_t>(t) * out_stride, _mm256_add_ps(rows, acc_min[t]));
+    const __m512 rows = _mm512_add_ps(_mm512_add_ps(acc[t][0], acc[t][1]), acc_min[t]);
+    _mm512_storeu_ps(out + static_cast<size_t>(t) * out_stride, rows);
   }
 }
+
+// ---- K-quants, eight rows: lanes 2r and 2r + 1 are row r ------------------------------------
 
 // ---- Q4_K x Q8_K: d_y (d sum_j sc_j S_j - dmin sum_j m_j bsum_j) per row --------------------
 

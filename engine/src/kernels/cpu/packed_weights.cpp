@@ -56,27 +56,36 @@ SourceBlock source_block(GgmlType type, const uint8_t* row, int64_t b) {
 }
 
 void pack_block(GgmlType type, const PackedLayout& layout, const uint8_t* const* rows, int64_t b, uint8_t* out) {
-  // Bytes of quants per row and block: 16 nibble bytes or 32 value bytes, moved 8 at a time.
-  const int quant_bytes = type == GgmlType::Q8_0 ? kQK : kQK / 2;
-  const uint8_t flip = type == GgmlType::Q8_0 ? 0x80 : 0x00;
-  for (int r = 0; r < kPackRows; ++r) {
+  constexpr int kRows = kPackRowsLegacy;
+  if (layout.qh) std::memset(out + layout.qh, 0, 64);
+  for (int r = 0; r < kRows; ++r) {
     const SourceBlock s = source_block(type, rows[r], b);
     std::memcpy(out + layout.d + 2 * r, &s.d, 2);
     if (layout.m) std::memcpy(out + layout.m + 2 * r, &s.m, 2);
     if (layout.qh) {
-      for (int k = 0; k < 4; ++k) out[layout.qh + kPackRows * k + r] = s.qh[k];
-    }
-    for (int c = 0; c < quant_bytes / 8; ++c) {
-      for (int j = 0; j < 8; ++j) {
-        out[layout.qs + 64 * c + 8 * r + j] = static_cast<uint8_t>(s.qs[8 * c + j] ^ flip);
+      uint32_t qh = 0;
+      std::memcpy(&qh, s.qh, 4);
+      // Mask k, bit 4r + j: the fifth bit of value 4k + j.
+      for (int k = 0; k < 8; ++k) {
+        for (int j = 0; j < 4; ++j) {
+          const int bit = 4 * r + j;
+          out[layout.qh + 8 * k + bit / 8] |= static_cast<uint8_t>(((qh >> (4 * k + j)) & 1) << (bit % 8));
+        }
       }
+    }
+    if (type == GgmlType::Q8_0) {
+      for (int k = 0; k < 8; ++k) {
+        for (int j = 0; j < 4; ++j) out[layout.qs + 64 * k + 4 * r + j] = static_cast<uint8_t>(s.qs[4 * k + j] ^ 0x80);
+      }
+    } else {
+      for (int c = 0; c < 4; ++c) std::memcpy(out + layout.qs + 64 * c + 4 * r, s.qs + 4 * c, 4);
     }
   }
 }
 
 void pack_q4_k_block(const uint8_t* const* rows, int64_t b, uint8_t* out) {
   const PackedLayoutK& layout = kPackedQ4_K;
-  for (int r = 0; r < kPackRows; ++r) {
+  for (int r = 0; r < kPackRowsK; ++r) {
     const auto& x = reinterpret_cast<const BlockQ4_K*>(rows[r])[b];
     std::memcpy(out + layout.d + 2 * r, &x.d, 2);
     std::memcpy(out + layout.dmin + 2 * r, &x.dmin, 2);
@@ -84,7 +93,7 @@ void pack_q4_k_block(const uint8_t* const* rows, int64_t b, uint8_t* out) {
       uint8_t scale = 0;
       uint8_t min = 0;
       unpack_scale_min_k4(j, x.scales, &scale, &min);
-      out[layout.scales + kPackRows * j + r] = scale;
+      out[layout.scales + kPackRowsK * j + r] = scale;
       out[layout.mins + 16 * (j / 2) + 2 * r + j % 2] = min;
     }
     for (int g = 0; g < 4; ++g) {
@@ -113,11 +122,11 @@ void q6_k_values(const BlockQ6_K& x, uint8_t* v) {
 void pack_q6_k_block(const uint8_t* const* rows, int64_t b, uint8_t* out) {
   const PackedLayoutQ6K& layout = kPackedQ6_K;
   std::memset(out + layout.high, 0, layout.bytes - layout.high);
-  for (int r = 0; r < kPackRows; ++r) {
+  for (int r = 0; r < kPackRowsK; ++r) {
     const auto& x = reinterpret_cast<const BlockQ6_K*>(rows[r])[b];
     std::memcpy(out + layout.d + 2 * r, &x.d, 2);
     for (int s = 0; s < kQK_K / 16; ++s) {
-      out[layout.scales + kPackRows * s + r] = static_cast<uint8_t>(x.scales[s]);
+      out[layout.scales + kPackRowsK * s + r] = static_cast<uint8_t>(x.scales[s]);
     }
     uint8_t v[kQK_K];
     q6_k_values(x, v);
@@ -133,6 +142,10 @@ void pack_q6_k_block(const uint8_t* const* rows, int64_t b, uint8_t* out) {
 }
 
 }  // namespace
+
+int packed_group_rows(GgmlType type) {
+  return type == GgmlType::Q4_K || type == GgmlType::Q6_K ? kPackRowsK : kPackRowsLegacy;
+}
 
 bool has_packed_kernel(GgmlType type, IsaLevel level) { return packed_dot_kernel(type, level) != nullptr; }
 
@@ -154,9 +167,10 @@ void pack_rows(GgmlType type, const uint8_t* rows, size_t row_bytes, int64_t n_i
   const size_t block_bytes = type == GgmlType::Q4_K ? kPackedQ4_K.bytes
                              : type == GgmlType::Q6_K ? kPackedQ6_K.bytes
                                                       : layout->bytes;
+  const int group = packed_group_rows(type);
   for (int64_t g = 0; g < n_groups; ++g) {
-    const uint8_t* group_rows[kPackRows];
-    for (int r = 0; r < kPackRows; ++r) group_rows[r] = rows + static_cast<size_t>(g * kPackRows + r) * row_bytes;
+    const uint8_t* group_rows[kPackRowsLegacy];
+    for (int r = 0; r < group; ++r) group_rows[r] = rows + static_cast<size_t>(g * group + r) * row_bytes;
     uint8_t* group_out = out + static_cast<size_t>(g * n_blocks) * block_bytes;
     for (int64_t b = 0; b < n_blocks; ++b) {
       uint8_t* block_out = group_out + static_cast<size_t>(b) * block_bytes;

@@ -3,29 +3,34 @@
 //
 // In a GGUF file each row's blocks are contiguous and every block carries its own F16 scale, so a
 // kernel reading one row at a time converts one scale per 32 weights and reduces a vector per
-// block, which bounds batch-1 decoding well below memory bandwidth. The packed layout interleaves
-// kPackRows rows block by block, eight bytes of each row at a time (llama.cpp's "8x8" repacking):
-// one 512-bit register then holds 8 values of each of the eight rows, and with an activation's
-// matching 8 values broadcast to every 64-bit lane one VNNI instruction adds to all eight rows'
-// sums. Lanes 2r and 2r + 1 belong to row r throughout, so the eight scales of a block apply as one
-// vector. Per group of eight rows, block b holds:
+// block, which bounds batch-1 decoding well below memory bandwidth. The packed layouts interleave
+// a group of rows block by block, a few bytes of each row at a time, so that every 32-bit lane of
+// a 512-bit register belongs to one row and a VNNI instruction adds to every row's sum at once
+// (the activation's matching bytes are broadcast). The rows' scales of a block then apply as one
+// vector, and nothing is reduced across lanes until the end of the row.
 //
-//   Q4_0  d[8] f16 | 2 chunks of 64 bytes: chunk c = each row's qs[8c .. 8c + 7] in row order
-//         (low nibbles: values 8c + j, high nibbles: values 16 + 8c + j)
-//   Q4_1  d[8] f16 | m[8] f16 | the same 2 chunks
-//   Q5_0  d[8] f16 | qh: 4 x 8 bytes, byte r of mask k = row r's qh byte k | the Q4_0 chunks
-//   Q5_1  d[8] f16 | m[8] f16 | qh as Q5_0 | the Q4_0 chunks
-//   Q8_0  d[8] f16 | 4 chunks of 64 bytes: chunk k = each row's values 8k .. 8k + 7 + 128
+// The legacy types (32-value blocks) use groups of kPackRowsLegacy = 16 rows, four bytes of each
+// row at a time: lane r is row r. Per group, block b holds:
 //
-// Q4_K super-blocks (256 values, eight sub-blocks of 32 with 6-bit scales and mins) keep the
-// same chunking, with the scales unpacked to bytes (kPackedQ4_K below); that costs 32 bytes per
-// 1152 (2.8%) and spares the kernel the 6-bit unpacking. Q6_K splits each 6-bit value into a
-// nibble chunk and a 2-bit chunk (kPackedQ6_K).
+//   Q4_0  d[16] f16 | 4 chunks of 64 bytes: byte 4r + j of chunk c = row r's qs[4c + j]
+//         (low nibbles: values 4c + j, high nibbles: values 16 + 4c + j)
+//   Q4_1  d[16] f16 | m[16] f16 | the same 4 chunks
+//   Q5_0  d[16] f16 | qh: 8 masks of 64 bits, bit 4r + j of mask k = fifth bit of row r's value
+//         4k + j | the Q4_0 chunks
+//   Q5_1  d[16] f16 | m[16] f16 | qh as Q5_0 | the Q4_0 chunks
+//   Q8_0  d[16] f16 | 8 chunks of 64 bytes: byte 4r + j of chunk k = row r's value 4k + j + 128
+//
+// The K-quants (256-value super-blocks) use groups of kPackRowsK = 8 rows, eight bytes of each
+// row at a time (llama.cpp's "8x8" repacking): lanes 2r and 2r + 1 are row r. Q4_K unpacks its
+// 6-bit scales to bytes (kPackedQ4_K below), which costs 32 bytes per 1152 (2.8%) and spares the
+// kernel the unpacking; Q6_K splits each 6-bit value into a nibble chunk and a 2-bit chunk
+// (kPackedQ6_K).
 //
 // Values stay unsigned so VNNI's unsigned x signed product takes them as they are; the offset
 // (8, 16 or 128 per value) comes off through the activation block's integer sum. The integer
 // block sums are exactly the scalar references'; only float order differs. The byte count equals
-// the file's, so packing moves memory rather than adding it (the file pages are released).
+// the file's (Q4_K: 2.8% more), so packing moves memory rather than adding it (the file pages
+// are released).
 
 #include <cstddef>
 #include <cstdint>
@@ -36,28 +41,33 @@
 
 namespace tandem::cpu {
 
-inline constexpr int kPackRows = 8;
+inline constexpr int kPackRowsLegacy = 16;
+inline constexpr int kPackRowsK = 8;
 
-// Byte offsets within one packed block (kPackRows rows x 32 values). Plain constants, so the
-// ISA-specific kernel file can use them without sharing code with baseline files.
+// Rows per packed group of a type: kPackRowsLegacy or kPackRowsK.
+int packed_group_rows(GgmlType type);
+
+// Byte offsets within one packed legacy block (kPackRowsLegacy rows x 32 values). Plain
+// constants, so the ISA-specific kernel file can use them without sharing code with baseline
+// files.
 struct PackedLayout {
-  size_t d;       // kPackRows F16 scales
-  size_t m;       // kPackRows F16 minimums (Q4_1, Q5_1), else 0
-  size_t qh;      // kPackRows x 4 bytes of fifth bits (Q5_0, Q5_1), else 0
+  size_t d;       // 16 F16 scales
+  size_t m;       // 16 F16 minimums (Q4_1, Q5_1), else 0
+  size_t qh;      // 8 x 8 bytes of fifth bits (Q5_0, Q5_1), else 0
   size_t qs;      // quants
-  size_t bytes;   // the whole block: kPackRows times the file's block size
+  size_t bytes;   // the whole block: 16 times the file's block size
   int offset;     // what the stored unsigned values exceed the signed ones by (0 with a minimum)
 };
-inline constexpr PackedLayout kPackedQ4_0{0, 0, 0, 16, 144, 8};
-inline constexpr PackedLayout kPackedQ4_1{0, 16, 0, 32, 160, 0};
-inline constexpr PackedLayout kPackedQ5_0{0, 0, 16, 48, 176, 16};
-inline constexpr PackedLayout kPackedQ5_1{0, 16, 32, 64, 192, 0};
-inline constexpr PackedLayout kPackedQ8_0{0, 0, 0, 16, 272, 128};
+inline constexpr PackedLayout kPackedQ4_0{0, 0, 0, 32, 288, 8};
+inline constexpr PackedLayout kPackedQ4_1{0, 32, 0, 64, 320, 0};
+inline constexpr PackedLayout kPackedQ5_0{0, 0, 32, 96, 352, 16};
+inline constexpr PackedLayout kPackedQ5_1{0, 32, 64, 128, 384, 0};
+inline constexpr PackedLayout kPackedQ8_0{0, 0, 0, 32, 544, 128};
 
-// One packed Q4_K super-block of kPackRows rows.
+// One packed Q4_K super-block of kPackRowsK rows.
 struct PackedLayoutK {
-  size_t d;       // kPackRows F16 super-block scales
-  size_t dmin;    // kPackRows F16 super-block min scales
+  size_t d;       // kPackRowsK F16 super-block scales
+  size_t dmin;    // kPackRowsK F16 super-block min scales
   size_t scales;  // byte [8 j + r]: sub-block j's scale for row r
   size_t mins;    // byte [16 p + 2 r + h]: sub-block 2p + h's min for row r
   size_t qs;      // 4 groups of 4 chunks: chunk c of group g = each row's qs[32g + 8c .. 32g + 8c + 7]
@@ -65,10 +75,10 @@ struct PackedLayoutK {
 };
 inline constexpr PackedLayoutK kPackedQ4_K{0, 16, 32, 96, 160, 1184};
 
-// One packed Q6_K super-block of kPackRows rows (the file's byte count). With v the 6-bit values
+// One packed Q6_K super-block of kPackRowsK rows (the file's byte count). With v the 6-bit values
 // 0..63 and register k meaning values 8k .. 8k + 7 of every row:
 struct PackedLayoutQ6K {
-  size_t d;       // kPackRows F16 scales
+  size_t d;       // kPackRowsK F16 scales
   size_t scales;  // int8 [8 s + r]: sub-block s's (16 values) scale for row r
   size_t low;     // 16 chunks of 64 bytes, byte 8r + j of chunk c: low four bits of register c
                   // (low nibble) and of register c + 16 (high nibble)
@@ -81,16 +91,16 @@ inline constexpr PackedLayoutQ6K kPackedQ6_K{0, 16, 144, 1168, 1680};
 // Whether matmul has packed kernels for this weight type at this ISA level.
 bool has_packed_kernel(GgmlType type, IsaLevel level);
 
-// Bytes of one packed group of kPackRows rows of n_in values.
+// Bytes of one packed group of packed_group_rows(type) rows of n_in values.
 size_t packed_group_bytes(GgmlType type, int64_t n_in);
 
-// Packs the first n_groups * kPackRows rows of a matrix (rows row_bytes apart) into out, which
-// holds n_groups * packed_group_bytes(type, n_in) bytes. type must be Q4_0, Q4_1, Q5_0, Q5_1,
-// Q8_0, Q4_K or Q6_K.
+// Packs the first n_groups * packed_group_rows(type) rows of a matrix (rows row_bytes apart)
+// into out, which holds n_groups * packed_group_bytes(type, n_in) bytes. type must be Q4_0,
+// Q4_1, Q5_0, Q5_1, Q8_0, Q4_K or Q6_K.
 void pack_rows(GgmlType type, const uint8_t* rows, size_t row_bytes, int64_t n_in, int64_t n_groups, uint8_t* out);
 
-// out[t * out_stride + r] = row r of the group . activation t, for r < kPackRows and t < n_tok
-// (1 <= n_tok <= kMaxTileTokens). act as for RowDotFn (dot_kernels.h).
+// out[t * out_stride + r] = row r of the group . activation t, for r < packed_group_rows(type)
+// and t < n_tok (1 <= n_tok <= kMaxTileTokens). act as for RowDotFn (dot_kernels.h).
 using PackedDotFn = void (*)(const uint8_t* group, const uint8_t* act, size_t act_stride, int64_t n, int n_tok,
                              float* out, size_t out_stride);
 
