@@ -32,8 +32,9 @@ void packed_matmul_rows(const WeightMatrix& w, const ConvertedActivations& a, fl
     const int64_t t1 = std::min(a.n_tokens, t0 + kTokenChunk);
     for (int64_t o = row_begin; o < row_end;) {
       const bool in_group = o < packed_end;
-      for (int64_t t = t0; t < t1; t += kMaxTileTokens) {
-        const int n_tok = static_cast<int>(std::min<int64_t>(kMaxTileTokens, t1 - t));
+      const int64_t tile = in_group ? kMaxPackedTileTokens : kMaxTileTokens;
+      for (int64_t t = t0; t < t1; t += tile) {
+        const int n_tok = static_cast<int>(std::min<int64_t>(tile, t1 - t));
         const uint8_t* act = a.data + static_cast<size_t>(t) * a.row_stride;
         if (in_group) {
           packed(w.packed + static_cast<size_t>(o / group_rows) * group_bytes, act, a.row_stride, w.n_in, n_tok,

@@ -73,7 +73,9 @@ void packed_rows(const uint8_t* group, const uint8_t* act, size_t act_stride, in
     sum_y[t] = reinterpret_cast<const int32_t*>(dy[t]) + (kHasMin ? 2 : 1) * nb;
   }
 
-  // Two chains per activation (even and odd blocks) hide the multiply-add latency at batch 1.
+  // Two chains per activation (even and odd blocks) hide the multiply-add latency at batch 1;
+  // with several activations their chains do that, and registers are better spent on them.
+  constexpr int kChains = NT == 1 ? 2 : 1;
   __m512 acc[NT][2];
   __m512 acc_min[NT];
   for (int t = 0; t < NT; ++t) acc[t][0] = acc[t][1] = acc_min[t] = _mm512_setzero_ps();
@@ -126,7 +128,7 @@ void packed_rows(const uint8_t* group, const uint8_t* act, size_t act_stride, in
   int64_t ib = 0;
   for (; ib + 1 < nb; ib += 2) {
     block(ib, 0);
-    block(ib + 1, 1);
+    block(ib + 1, kChains - 1);
   }
   if (ib < nb) block(ib, 0);
 
@@ -223,7 +225,11 @@ void q4_k_by_tokens(const uint8_t* group, const uint8_t* act, size_t act_stride,
     case 1: q4_k_packed_rows<1>(group, act, act_stride, n, out, out_stride); break;
     case 2: q4_k_packed_rows<2>(group, act, act_stride, n, out, out_stride); break;
     case 3: q4_k_packed_rows<3>(group, act, act_stride, n, out, out_stride); break;
-    default: q4_k_packed_rows<4>(group, act, act_stride, n, out, out_stride); break;
+    case 4: q4_k_packed_rows<4>(group, act, act_stride, n, out, out_stride); break;
+    default:  // up to kMaxPackedTileTokens, four at a time
+      q4_k_packed_rows<4>(group, act, act_stride, n, out, out_stride);
+      q4_k_by_tokens(group, act + 4 * act_stride, act_stride, n, n_tok - 4, out + 4 * out_stride, out_stride);
+      break;
   }
 }
 
@@ -302,7 +308,11 @@ void q6_k_by_tokens(const uint8_t* group, const uint8_t* act, size_t act_stride,
     case 1: q6_k_packed_rows<1>(group, act, act_stride, n, out, out_stride); break;
     case 2: q6_k_packed_rows<2>(group, act, act_stride, n, out, out_stride); break;
     case 3: q6_k_packed_rows<3>(group, act, act_stride, n, out, out_stride); break;
-    default: q6_k_packed_rows<4>(group, act, act_stride, n, out, out_stride); break;
+    case 4: q6_k_packed_rows<4>(group, act, act_stride, n, out, out_stride); break;
+    default:  // up to kMaxPackedTileTokens, four at a time
+      q6_k_packed_rows<4>(group, act, act_stride, n, out, out_stride);
+      q6_k_by_tokens(group, act + 4 * act_stride, act_stride, n, n_tok - 4, out + 4 * out_stride, out_stride);
+      break;
   }
 }
 
@@ -313,7 +323,11 @@ void by_tokens(const uint8_t* group, const uint8_t* act, size_t act_stride, int6
     case 1: packed_rows<kLayout, kBits, 1>(group, act, act_stride, n, out, out_stride); break;
     case 2: packed_rows<kLayout, kBits, 2>(group, act, act_stride, n, out, out_stride); break;
     case 3: packed_rows<kLayout, kBits, 3>(group, act, act_stride, n, out, out_stride); break;
-    default: packed_rows<kLayout, kBits, 4>(group, act, act_stride, n, out, out_stride); break;
+    case 4: packed_rows<kLayout, kBits, 4>(group, act, act_stride, n, out, out_stride); break;
+    case 5: packed_rows<kLayout, kBits, 5>(group, act, act_stride, n, out, out_stride); break;
+    case 6: packed_rows<kLayout, kBits, 6>(group, act, act_stride, n, out, out_stride); break;
+    case 7: packed_rows<kLayout, kBits, 7>(group, act, act_stride, n, out, out_stride); break;
+    default: packed_rows<kLayout, kBits, 8>(group, act, act_stride, n, out, out_stride); break;
   }
 }
 

@@ -99,8 +99,12 @@ size_t packed_group_bytes(GgmlType type, int64_t n_in);
 // Q4_1, Q5_0, Q5_1, Q8_0, Q4_K or Q6_K.
 void pack_rows(GgmlType type, const uint8_t* rows, size_t row_bytes, int64_t n_in, int64_t n_groups, uint8_t* out);
 
+// Activations per packed kernel call: twice the row kernels' tile, since unpacking a block of
+// sixteen rows is worth sharing more widely.
+inline constexpr int kMaxPackedTileTokens = 8;
+
 // out[t * out_stride + r] = row r of the group . activation t, for r < packed_group_rows(type)
-// and t < n_tok (1 <= n_tok <= kMaxTileTokens). act as for RowDotFn (dot_kernels.h).
+// and t < n_tok (1 <= n_tok <= kMaxPackedTileTokens). act as for RowDotFn (dot_kernels.h).
 using PackedDotFn = void (*)(const uint8_t* group, const uint8_t* act, size_t act_stride, int64_t n, int n_tok,
                              float* out, size_t out_stride);
 
