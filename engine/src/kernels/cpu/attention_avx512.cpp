@@ -19,6 +19,8 @@
 #include <immintrin.h>
 #include <math.h>
 
+#include "kernels/cpu/avx512_math.h"
+
 namespace tandem::cpu {
 namespace {
 
@@ -29,27 +31,6 @@ constexpr int kValueBlock = 256;
 inline __m512 round_to_f16(__m512 x) { return _mm512_cvtph_ps(_mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT)); }
 inline __m512 load16_f16(const uint16_t* p) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-}
-
-// exp(x) for x <= 0 (scores minus their maximum): range reduction by ln 2 and Cephes' expf
-// polynomial, within 2 ulp of expf; -inf gives 0.
-inline __m512 exp_nonpositive(__m512 x) {
-  const __m512 clamped = _mm512_max_ps(x, _mm512_set1_ps(-103.0f));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(clamped, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), clamped);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  const __m512 e = _mm512_scalef_ps(p, n);
-  // Below the clamp, and for -inf (masked positions), the reference's expf gives 0 or a
-  // denormal that the F16 weights round to 0.
-  return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(-103.0f), _CMP_GT_OQ), e);
 }
 
 // Lane i = the sum of v[i]'s lanes, for 16 vectors: a transposing reduction tree.
@@ -114,7 +95,7 @@ void attention_head_avx512(const float* qh, const uint16_t* k, const uint16_t* v
   __m512d sum8 = _mm512_setzero_pd();
   double sum = 0.0;
   for (j = 0; j + 16 <= n_kv; j += 16) {
-    const __m512 e = exp_nonpositive(_mm512_sub_ps(_mm512_loadu_ps(scores + j), _mm512_set1_ps(max)));
+    const __m512 e = avx512_math::exp(_mm512_sub_ps(_mm512_loadu_ps(scores + j), _mm512_set1_ps(max)));
     _mm512_storeu_ps(scores + j, e);
     sum8 = _mm512_add_pd(sum8, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
     sum8 = _mm512_add_pd(sum8, _mm512_cvtps_pd(_mm512_extractf32x8_ps(e, 1)));

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "kernels/cpu/cpu_features.h"
 #include "quant/fp16.h"
 
 namespace tandem::cpu {
@@ -23,7 +24,9 @@ void add(float* x, const float* y, int64_t n) {
 }
 
 void silu_mul(float* gate, const float* up, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
+  int64_t i = 0;
+  if (active_isa_level() >= IsaLevel::kAvx512Vnni) i = silu_mul_avx512(gate, up, n);
+  for (; i < n; ++i) {
     const float g = gate[i];
     gate[i] = g / (1.0f + std::exp(-g)) * up[i];
   }

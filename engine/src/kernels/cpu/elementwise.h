@@ -13,8 +13,13 @@ void rms_norm(const float* x, const float* weight, float* y, int64_t n, float ep
 // x += y
 void add(float* x, const float* y, int64_t n);
 
-// gate = silu(gate) * up  (SwiGLU feed-forward)
+// gate = silu(gate) * up  (SwiGLU feed-forward). With AVX-512 the exp is a vector polynomial
+// within 2 ulp of expf.
 void silu_mul(float* gate, const float* up, int64_t n);
+
+// The AVX-512 part of silu_mul (elementwise_avx512.cpp): handles a multiple of 16 values and
+// returns how many. Call only when active_isa_level() allows it.
+int64_t silu_mul_avx512(float* gate, const float* up, int64_t n);
 
 // gate = gelu_tanh(gate) * up  (GeGLU feed-forward, gemma); the GELU is evaluated at F16
 // precision, as llama.cpp does, and saturates outside [-10, 10].

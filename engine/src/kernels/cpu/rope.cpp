@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace tandem::cpu {
 namespace {
@@ -29,30 +30,46 @@ void rope(float* x, int32_t n_head, int32_t head_dim, int32_t pos, const RopePar
                          std::ceil(yarn_corr_dim(p.n_rot, p.n_ctx_orig, p.beta_slow, p.freq_base)));
   }
   const int32_t half = p.n_rot / 2;
+  // The rotation of each pair depends on pos and i only: computed once for all heads.
+  // On the stack for every real head size; a heap fallback keeps odd files working.
+  constexpr int32_t kStackPairs = 512;
+  float cos_stack[kStackPairs];
+  float sin_stack[kStackPairs];
+  std::vector<float> heap;
+  float* cos_theta = cos_stack;
+  float* sin_theta = sin_stack;
+  if (half > kStackPairs) {
+    heap.resize(2 * static_cast<size_t>(half));
+    cos_theta = heap.data();
+    sin_theta = heap.data() + half;
+  }
+  const int32_t n_pairs = half;
+  // theta_i = pos * base^(-2i/n_rot), computed by repeated multiplication as ggml does.
+  float theta_extrap = static_cast<float>(pos);
+  for (int32_t i = 0; i < n_pairs; ++i) {
+    const float factor = p.freq_factors ? p.freq_factors[i] : 1.0f;
+    const float extrap = theta_extrap / factor;
+    const float interp = p.freq_scale * extrap;
+    float theta = interp;
+    float mscale = p.attn_factor;
+    if (p.ext_factor != 0.0f) {
+      const float mix = yarn_ramp(corr_low, corr_high, 2 * i) * p.ext_factor;
+      theta = interp * (1.0f - mix) + extrap * mix;
+      mscale *= 1.0f + 0.1f * std::log(1.0f / p.freq_scale);
+    }
+    cos_theta[i] = std::cos(theta) * mscale;
+    sin_theta[i] = std::sin(theta) * mscale;
+    theta_extrap *= theta_scale;
+  }
   for (int32_t h = 0; h < n_head; ++h) {
     float* head = x + static_cast<int64_t>(h) * head_dim;
-    // theta_i = pos * base^(-2i/n_rot), computed by repeated multiplication as ggml does.
-    float theta_extrap = static_cast<float>(pos);
-    for (int32_t i = 0; i < half; ++i) {
-      const float factor = p.freq_factors ? p.freq_factors[i] : 1.0f;
-      const float extrap = theta_extrap / factor;
-      const float interp = p.freq_scale * extrap;
-      float theta = interp;
-      float mscale = p.attn_factor;
-      if (p.ext_factor != 0.0f) {
-        const float mix = yarn_ramp(corr_low, corr_high, 2 * i) * p.ext_factor;
-        theta = interp * (1.0f - mix) + extrap * mix;
-        mscale *= 1.0f + 0.1f * std::log(1.0f / p.freq_scale);
-      }
-      const float c = std::cos(theta) * mscale;
-      const float s = std::sin(theta) * mscale;
+    for (int32_t i = 0; i < n_pairs; ++i) {
       const int32_t a = p.style == RopeStyle::kNormal ? 2 * i : i;
       const int32_t b = p.style == RopeStyle::kNormal ? 2 * i + 1 : i + half;
       const float x0 = head[a];
       const float x1 = head[b];
-      head[a] = x0 * c - x1 * s;
-      head[b] = x0 * s + x1 * c;
-      theta_extrap *= theta_scale;
+      head[a] = x0 * cos_theta[i] - x1 * sin_theta[i];
+      head[b] = x0 * sin_theta[i] + x1 * cos_theta[i];
     }
   }
 }
