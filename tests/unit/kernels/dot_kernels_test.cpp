@@ -83,6 +83,14 @@ TEST_P(DotKernels, MatchScalarReferenceAtEveryLevelAndTileWidth) {
               << " t=" << t;
         }
         for (int t = n_tok; t < kMaxTileTokens; ++t) EXPECT_EQ(out[static_cast<size_t>(t) * 3], -1.0f);
+        // Batching changes no answer: each activation's result is bit-identical to computing it
+        // alone, whatever the tile width.
+        for (int t = 0; t < n_tok; ++t) {
+          float alone = 0.0f;
+          fn(w.data(), act.data() + t * stride, stride, n, 1, &alone, 1);
+          EXPECT_EQ(out[static_cast<size_t>(t) * 3], alone)
+              << ggml_type_name(type) << " n=" << n << " level=" << isa_level_name(level) << " n_tok=" << n_tok;
+        }
       }
     }
   }

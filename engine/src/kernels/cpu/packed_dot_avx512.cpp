@@ -73,16 +73,15 @@ void packed_rows(const uint8_t* group, const uint8_t* act, size_t act_stride, in
     sum_y[t] = reinterpret_cast<const int32_t*>(dy[t]) + (kHasMin ? 2 : 1) * nb;
   }
 
-  // Two chains per activation (even and odd blocks) hide the multiply-add latency at batch 1;
-  // with several activations their chains do that, and registers are better spent on them.
-  constexpr int kChains = NT == 1 ? 2 : 1;
-  __m512 acc[NT][2];
+  // One accumulator per activation, whatever NT is: a token's result must not depend on how many
+  // others share its call (batching changes no answer). At batch 1 a block's ~25 instructions
+  // already cover the multiply-add latency.
+  __m512 acc[NT];
   __m512 acc_min[NT];
-  for (int t = 0; t < NT; ++t) acc[t][0] = acc[t][1] = acc_min[t] = _mm512_setzero_ps();
+  for (int t = 0; t < NT; ++t) acc[t] = acc_min[t] = _mm512_setzero_ps();
   const __m512i low4 = _mm512_set1_epi8(0x0F);
 
-  // One block of all NT activations into chain `chain` (0 or 1).
-  auto block = [&](int64_t ib, int chain) {
+  for (int64_t ib = 0; ib < nb; ++ib) {
     const uint8_t* blk = group + static_cast<size_t>(ib) * kLayout.bytes;
     // The stream is sequential, but each thread's part starts cold: keep a few blocks in flight.
     for (size_t line = 0; line < kLayout.bytes; line += 64) {
@@ -117,23 +116,16 @@ void packed_rows(const uint8_t* group, const uint8_t* act, size_t act_stride, in
         __builtin_memcpy(&four, a + 4 * k, sizeof(four));
         sums = _mm512_dpbusd_epi32(sums, w[k], _mm512_set1_epi32(four));
       }
-      acc[t][chain] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), _mm512_mul_ps(dx, _mm512_set1_ps(dy[t][ib])),
-                                      acc[t][chain]);
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), _mm512_mul_ps(dx, _mm512_set1_ps(dy[t][ib])), acc[t]);
       if constexpr (kHasMin) {
         const __m512 mx = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kLayout.m)));
         acc_min[t] = _mm512_fmadd_ps(mx, _mm512_set1_ps(dy[t][nb + ib]), acc_min[t]);
       }
     }
-  };
-  int64_t ib = 0;
-  for (; ib + 1 < nb; ib += 2) {
-    block(ib, 0);
-    block(ib + 1, kChains - 1);
   }
-  if (ib < nb) block(ib, 0);
 
   for (int t = 0; t < NT; ++t) {
-    const __m512 rows = _mm512_add_ps(_mm512_add_ps(acc[t][0], acc[t][1]), acc_min[t]);
+    const __m512 rows = _mm512_add_ps(acc[t], acc_min[t]);
     _mm512_storeu_ps(out + static_cast<size_t>(t) * out_stride, rows);
   }
 }
