@@ -30,10 +30,11 @@ TEST(AttentionHead, MatchesScalarReference) {
         for (int32_t h = 0; h < s.n_head; ++h) {
           attention_head(q.data(), k.data(), v.data(), n_kv, s, h, got.data(), scores.data());
         }
-        // Same rounding steps; only the double sums of the scores associate differently (and
-        // AVX-512's exp, evaluated in double, may differ from expf in the last bit, rarely).
+        // Same rounding steps; the scores are summed in another order (AVX2: double, AVX-512:
+        // float). That noise can tip the F16 rounding of a weight now and then, which moves an
+        // output by about weight x 2^-11 x value: 1e-5 here.
         for (size_t i = 0; i < got.size(); ++i) {
-          EXPECT_NEAR(got[i], expected[i], 1e-6f * (1.0f + std::fabs(expected[i])))
+          EXPECT_NEAR(got[i], expected[i], 2e-5f * (1.0f + std::fabs(expected[i])))
               << "head_dim " << head_dim << " n_kv " << n_kv << " softcap " << softcap << " at " << i;
         }
       }
