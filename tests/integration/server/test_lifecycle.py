@@ -95,34 +95,46 @@ def test_admin_unload_and_load(make_server):
     assert requests.get(s.base_url + "/v1/models", headers=s.headers(), timeout=10).json()["data"][0]["id"] == "smol"
 
 
-def stream_request(s, max_tokens, results, key):
+# Generation is fast (hundreds of tokens/s), so a request that must still be running when the
+# test acts is long and cannot end early: SmolLM2's end-of-text, im_start and im_end are banned.
+LONG_REQUEST_TOKENS = 400
+NO_STOP_TOKENS = {"0": -100, "1": -100, "2": -100}
+
+
+def stream_request(s, max_tokens, results, key, started):
+    """Streams a completion into results[key]; sets `started` when the first bytes arrive, which
+    proves the request is running (polling /metrics can miss a request this short)."""
     try:
         with requests.post(
             s.base_url + "/v1/completions", headers=s.headers(), stream=True, timeout=120,
-            json={"model": MODEL_ID, "prompt": "Tell me a story", "max_tokens": max_tokens, "stream": True},
+            json={"model": MODEL_ID, "prompt": "Tell me a story", "max_tokens": max_tokens, "stream": True,
+                  "logit_bias": NO_STOP_TOKENS},
         ) as r:
             results[key + "_status"] = r.status_code
-            results[key] = b"".join(r.iter_content(chunk_size=None))
+            chunks = []
+            for chunk in r.iter_content(chunk_size=None):
+                chunks.append(chunk)
+                started.set()
+            results[key] = b"".join(chunks)
     except Exception as e:  # recorded for the assertion below
         results[key + "_error"] = repr(e)
+    finally:
+        started.set()
 
 
-def wait_running(s, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        text = requests.get(s.base_url + "/metrics", headers=s.headers(), timeout=10).text
-        if "tandem_running_sequences 1" in text:
-            return
-        time.sleep(0.05)
-    raise AssertionError("no generation started")
+def start_long_request(s, results, key):
+    started = threading.Event()
+    t = threading.Thread(target=stream_request, args=(s, LONG_REQUEST_TOKENS, results, key, started))
+    t.start()
+    assert started.wait(timeout=30), "no generation started"
+    assert key + "_error" not in results, results
+    return t
 
 
 def test_queue_bound_gives_429_with_retry_after(make_server):
     s = make_server(server={"max_concurrent_requests": 1})
     results = {}
-    t = threading.Thread(target=stream_request, args=(s, 60, results, "first"))
-    t.start()
-    wait_running(s)
+    t = start_long_request(s, results, "first")
     r = requests.post(
         s.base_url + "/v1/completions", headers=s.headers(),
         json={"model": MODEL_ID, "prompt": "x", "max_tokens": 2}, timeout=10,
@@ -138,9 +150,7 @@ def test_queue_bound_gives_429_with_retry_after(make_server):
 def test_sigterm_finishes_the_request_in_flight_and_exits_zero(make_server):
     s = make_server()
     results = {}
-    t = threading.Thread(target=stream_request, args=(s, 40, results, "inflight"))
-    t.start()
-    wait_running(s)
+    t = start_long_request(s, results, "inflight")
     s.proc.send_signal(signal.SIGTERM)
     t.join(timeout=120)
     assert results.get("inflight_status") == 200, results
