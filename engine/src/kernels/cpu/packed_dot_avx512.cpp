@@ -132,6 +132,13 @@ void packed_rows(const uint8_t* group, const uint8_t* act, size_t act_stride, in
 
 // ---- K-quants, eight rows: lanes 2r and 2r + 1 are row r ------------------------------------
 
+// The eight row sums of a K-quant accumulator, whose lanes 2r and 2r + 1 hold row r.
+inline __m256 row_sums(__m512 acc) {
+  const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
+  const __m512 pairs = _mm512_add_ps(acc, _mm512_permute_ps(acc, 0xB1));
+  return _mm512_castps512_ps256(_mm512_permutexvar_ps(evens, pairs));
+}
+
 // ---- Q4_K x Q8_K: d_y (d sum_j sc_j S_j - dmin sum_j m_j bsum_j) per row --------------------
 
 template <int NT>
@@ -203,27 +210,11 @@ void q4_k_packed_rows(const uint8_t* group, const uint8_t* act, size_t act_strid
     }
   }
 
-  const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
   for (int t = 0; t < NT; ++t) {
-    const __m512 pairs = _mm512_add_ps(acc[t], _mm512_permute_ps(acc[t], 0xB1));
-    const __m256 rows = _mm512_castps512_ps256(_mm512_permutexvar_ps(evens, pairs));
-    _mm256_storeu_ps(out + static_cast<size_t>(t) * out_stride, _mm256_sub_ps(rows, acc_min[t]));
+    _mm256_storeu_ps(out + static_cast<size_t>(t) * out_stride, _mm256_sub_ps(row_sums(acc[t]), acc_min[t]));
   }
 }
 
-void q4_k_by_tokens(const uint8_t* group, const uint8_t* act, size_t act_stride, int64_t n, int n_tok, float* out,
-                    size_t out_stride) {
-  switch (n_tok) {
-    case 1: q4_k_packed_rows<1>(group, act, act_stride, n, out, out_stride); break;
-    case 2: q4_k_packed_rows<2>(group, act, act_stride, n, out, out_stride); break;
-    case 3: q4_k_packed_rows<3>(group, act, act_stride, n, out, out_stride); break;
-    case 4: q4_k_packed_rows<4>(group, act, act_stride, n, out, out_stride); break;
-    default:  // up to kMaxPackedTileTokens, four at a time
-      q4_k_packed_rows<4>(group, act, act_stride, n, out, out_stride);
-      q4_k_by_tokens(group, act + 4 * act_stride, act_stride, n, n_tok - 4, out + 4 * out_stride, out_stride);
-      break;
-  }
-}
 
 // ---- Q6_K x Q8_K: d d_y sum_s sc_s sum (q - 32) a per row ----------------------------------
 
@@ -286,24 +277,39 @@ void q6_k_packed_rows(const uint8_t* group, const uint8_t* act, size_t act_strid
     }
   }
 
-  const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
-  for (int t = 0; t < NT; ++t) {
-    const __m512 pairs = _mm512_add_ps(acc[t], _mm512_permute_ps(acc[t], 0xB1));
-    _mm256_storeu_ps(out + static_cast<size_t>(t) * out_stride,
-                     _mm512_castps512_ps256(_mm512_permutexvar_ps(evens, pairs)));
-  }
+  for (int t = 0; t < NT; ++t) _mm256_storeu_ps(out + static_cast<size_t>(t) * out_stride, row_sums(acc[t]));
 }
 
-void q6_k_by_tokens(const uint8_t* group, const uint8_t* act, size_t act_stride, int64_t n, int n_tok, float* out,
-                    size_t out_stride) {
+
+// The K-quant kernels as types, for k_by_tokens.
+struct Q4K {
+  template <int NT>
+  static void rows(const uint8_t* group, const uint8_t* act, size_t act_stride, int64_t n, float* out,
+                   size_t out_stride) {
+    q4_k_packed_rows<NT>(group, act, act_stride, n, out, out_stride);
+  }
+};
+struct Q6K {
+  template <int NT>
+  static void rows(const uint8_t* group, const uint8_t* act, size_t act_stride, int64_t n, float* out,
+                   size_t out_stride) {
+    q6_k_packed_rows<NT>(group, act, act_stride, n, out, out_stride);
+  }
+};
+
+// Up to kMaxPackedTileTokens activations, four at a time: the K-quant kernels hold one integer
+// and two float accumulators per activation.
+template <class Kernel>
+void k_by_tokens(const uint8_t* group, const uint8_t* act, size_t act_stride, int64_t n, int n_tok, float* out,
+                 size_t out_stride) {
   switch (n_tok) {
-    case 1: q6_k_packed_rows<1>(group, act, act_stride, n, out, out_stride); break;
-    case 2: q6_k_packed_rows<2>(group, act, act_stride, n, out, out_stride); break;
-    case 3: q6_k_packed_rows<3>(group, act, act_stride, n, out, out_stride); break;
-    case 4: q6_k_packed_rows<4>(group, act, act_stride, n, out, out_stride); break;
-    default:  // up to kMaxPackedTileTokens, four at a time
-      q6_k_packed_rows<4>(group, act, act_stride, n, out, out_stride);
-      q6_k_by_tokens(group, act + 4 * act_stride, act_stride, n, n_tok - 4, out + 4 * out_stride, out_stride);
+    case 1: Kernel::template rows<1>(group, act, act_stride, n, out, out_stride); break;
+    case 2: Kernel::template rows<2>(group, act, act_stride, n, out, out_stride); break;
+    case 3: Kernel::template rows<3>(group, act, act_stride, n, out, out_stride); break;
+    case 4: Kernel::template rows<4>(group, act, act_stride, n, out, out_stride); break;
+    default:
+      Kernel::template rows<4>(group, act, act_stride, n, out, out_stride);
+      k_by_tokens<Kernel>(group, act + 4 * act_stride, act_stride, n, n_tok - 4, out + 4 * out_stride, out_stride);
       break;
   }
 }
@@ -334,8 +340,8 @@ PackedDotFn packed_dot_kernel_avx512(GgmlType type) {
     case GgmlType::Q5_0: return by_tokens<kPackedQ5_0, 5>;
     case GgmlType::Q5_1: return by_tokens<kPackedQ5_1, 5>;
     case GgmlType::Q8_0: return by_tokens<kPackedQ8_0, 8>;
-    case GgmlType::Q4_K: return q4_k_by_tokens;
-    case GgmlType::Q6_K: return q6_k_by_tokens;
+    case GgmlType::Q4_K: return k_by_tokens<Q4K>;
+    case GgmlType::Q6_K: return k_by_tokens<Q6K>;
     default: return nullptr;
   }
 }
