@@ -20,13 +20,13 @@ constexpr int64_t kTokenChunk = 64;
 constexpr int64_t kRowGrain = 16;
 static_assert(kRowGrain % kPackRowsLegacy == 0 && kRowGrain % kPackRowsK == 0);
 
-// The rows [row_begin, row_end) of a packed matrix: whole groups through the packed kernel, the
-// rows after the last group through the row kernel.
-void packed_matmul_rows(const WeightMatrix& w, const ConvertedActivations& a, float* y, PackedDotFn packed,
-                        RowDotFn row_kernel, int64_t row_begin, int64_t row_end) {
-  const int64_t group_rows = packed_group_rows(w.type);
-  const int64_t packed_end = std::min(row_end, w.n_out / group_rows * group_rows);
-  const size_t group_bytes = packed_group_bytes(w.type, w.n_in);
+// The rows [row_begin, row_end): whole packed groups through the packed kernel (when there is
+// one), every other row through the row kernel.
+void matmul_rows(const WeightMatrix& w, const ConvertedActivations& a, float* y, PackedDotFn packed,
+                 RowDotFn row_kernel, int64_t row_begin, int64_t row_end) {
+  const int64_t group_rows = packed ? packed_group_rows(w.type) : 1;
+  const int64_t packed_end = packed ? std::min(row_end, w.n_out / group_rows * group_rows) : row_begin;
+  const size_t group_bytes = packed ? packed_group_bytes(w.type, w.n_in) : 0;
   const auto out_stride = static_cast<size_t>(w.n_out);
   for (int64_t t0 = 0; t0 < a.n_tokens; t0 += kTokenChunk) {
     const int64_t t1 = std::min(a.n_tokens, t0 + kTokenChunk);
@@ -89,26 +89,13 @@ void matmul(const WeightMatrix& w, const ConvertedActivations& a, float* y, Thre
   // 1.6x faster than with 16-row ranges handed out in turn).
   const int64_t per_range = n_out / (4 * static_cast<int64_t>(pool.size()));
   const int64_t grain = std::max(kRowGrain, per_range / kRowGrain * kRowGrain);
+  PackedDotFn packed = nullptr;
   if (w.packed) {
-    const PackedDotFn packed = packed_dot_kernel(w.type, active_isa_level());
+    packed = packed_dot_kernel(w.type, active_isa_level());
     TANDEM_CHECK_MSG(packed != nullptr, "matmul: packed weights without a packed kernel");
-    pool.parallel_for(n_out, grain, [&](int64_t row_begin, int64_t row_end) {
-      packed_matmul_rows(w, a, y, packed, kernel, row_begin, row_end);
-    });
-    return;
   }
   pool.parallel_for(n_out, grain, [&](int64_t row_begin, int64_t row_end) {
-    for (int64_t t0 = 0; t0 < a.n_tokens; t0 += kTokenChunk) {
-      const int64_t t1 = std::min(a.n_tokens, t0 + kTokenChunk);
-      for (int64_t o = row_begin; o < row_end; ++o) {
-        const uint8_t* w_row = w.data + static_cast<size_t>(o) * w.row_bytes;
-        for (int64_t t = t0; t < t1; t += kMaxTileTokens) {
-          const int n_tok = static_cast<int>(std::min<int64_t>(kMaxTileTokens, t1 - t));
-          kernel(w_row, a.data + static_cast<size_t>(t) * a.row_stride, a.row_stride, w.n_in, n_tok,
-                 y + t * n_out + o, static_cast<size_t>(n_out));
-        }
-      }
-    }
+    matmul_rows(w, a, y, packed, kernel, row_begin, row_end);
   });
 }
 

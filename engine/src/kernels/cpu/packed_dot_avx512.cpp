@@ -47,6 +47,21 @@ inline const float* table_after(const uint8_t* row, int64_t n_blocks, size_t blo
 // How far ahead of the block being read the kernels prefetch.
 constexpr size_t kPrefetchBytes = 1024;
 
+// Prefetches the `bytes` of the block `ahead` bytes past blk: the stream is sequential, but each
+// thread's part starts cold, so a few blocks are kept in flight.
+inline void prefetch_block(const uint8_t* blk, size_t ahead, size_t bytes) {
+  for (size_t line = 0; line < bytes; line += 64) {
+    _mm_prefetch(reinterpret_cast<const char*>(blk + ahead + line), _MM_HINT_T0);
+  }
+}
+
+// Eight F16 row scales, row r's in lanes 2r and 2r + 1 (the K-quant kernels' lane layout).
+inline __m512 scales_twice(const uint8_t* d) {
+  const __m512i twice = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  return _mm512_permutexvar_ps(
+      twice, _mm512_zextps256_ps512(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(d)))));
+}
+
 inline __m512i broadcast8(const int8_t* p) {
   int64_t bytes;
   __builtin_memcpy(&bytes, p, sizeof(bytes));
@@ -83,10 +98,7 @@ void packed_rows(const uint8_t* group, const uint8_t* act, size_t act_stride, in
 
   for (int64_t ib = 0; ib < nb; ++ib) {
     const uint8_t* blk = group + static_cast<size_t>(ib) * kLayout.bytes;
-    // The stream is sequential, but each thread's part starts cold: keep a few blocks in flight.
-    for (size_t line = 0; line < kLayout.bytes; line += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBytes + line), _MM_HINT_T0);
-    }
+    prefetch_block(blk, kPrefetchBytes, kLayout.bytes);
     const __m512 dx = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kLayout.d)));
     // w[k]: values 4k .. 4k + 3 of every row.
     __m512i w[8];
@@ -155,7 +167,6 @@ void q4_k_packed_rows(const uint8_t* group, const uint8_t* act, size_t act_strid
     acc[t] = _mm512_setzero_ps();
     acc_min[t] = _mm256_setzero_ps();
   }
-  const __m512i twice = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
   // Dwords of packs_epi32(b, b) holding the pairs (b0, b1), (b2, b3) and (b4, b5), (b6, b7).
   const __m512i pairs01 = _mm512_inserti64x4(_mm512_set1_epi32(0), _mm256_set1_epi32(1), 1);
   const __m512i pairs23 = _mm512_inserti64x4(_mm512_set1_epi32(4), _mm256_set1_epi32(5), 1);
@@ -163,9 +174,7 @@ void q4_k_packed_rows(const uint8_t* group, const uint8_t* act, size_t act_strid
 
   for (int64_t ib = 0; ib < nb; ++ib) {
     const uint8_t* blk = group + static_cast<size_t>(ib) * layout.bytes;
-    for (size_t ahead = 0; ahead < layout.bytes; ahead += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(blk + layout.bytes + ahead), _MM_HINT_T0);
-    }
+    prefetch_block(blk, layout.bytes, layout.bytes);
     __m512i isum[NT];
     for (int t = 0; t < NT; ++t) isum[t] = _mm512_setzero_si512();
     for (int g = 0; g < 4; ++g) {
@@ -190,8 +199,7 @@ void q4_k_packed_rows(const uint8_t* group, const uint8_t* act, size_t act_strid
         }
       }
     }
-    const __m512 dx = _mm512_permutexvar_ps(
-        twice, _mm512_zextps256_ps512(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + layout.d)))));
+    const __m512 dx = scales_twice(blk + layout.d);
     const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + layout.dmin)));
     const __m512i mins01 = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + layout.mins)));
     const __m512i mins23 =
@@ -215,7 +223,6 @@ void q4_k_packed_rows(const uint8_t* group, const uint8_t* act, size_t act_strid
   }
 }
 
-
 // ---- Q6_K x Q8_K: d d_y sum_s sc_s sum (q - 32) a per row ----------------------------------
 
 template <int NT>
@@ -228,15 +235,12 @@ void q6_k_packed_rows(const uint8_t* group, const uint8_t* act, size_t act_strid
 
   __m512 acc[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
-  const __m512i twice = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
   const __m512i low4 = _mm512_set1_epi8(0x0F);
   const __m512i top2 = _mm512_set1_epi8(0x30);
 
   for (int64_t ib = 0; ib < nb; ++ib) {
     const uint8_t* blk = group + static_cast<size_t>(ib) * layout.bytes;
-    for (size_t ahead = 0; ahead < layout.bytes; ahead += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(blk + layout.bytes + ahead), _MM_HINT_T0);
-    }
+    prefetch_block(blk, layout.bytes, layout.bytes);
     __m512i isum[NT];
     for (int t = 0; t < NT; ++t) isum[t] = _mm512_setzero_si512();
     // Registers e + d + 8i (d = 0, 1; i = 0..3): sub-block e / 2 + 4i is the pair (w[0][i], w[1][i]).
@@ -270,8 +274,7 @@ void q6_k_packed_rows(const uint8_t* group, const uint8_t* act, size_t act_strid
         }
       }
     }
-    const __m512 dx = _mm512_permutexvar_ps(
-        twice, _mm512_zextps256_ps512(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + layout.d)))));
+    const __m512 dx = scales_twice(blk + layout.d);
     for (int t = 0; t < NT; ++t) {
       acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(dx, _mm512_set1_ps(y[t][ib].d)), acc[t]);
     }
