@@ -26,7 +26,8 @@ ForwardState::ForwardState(const ModelConfig& c, int32_t max_tokens, int32_t n_c
       proj_(x_.size()),
       gate_(static_cast<size_t>(max_tokens) * c.n_ff),
       up_(gate_.size()),
-      scores_(static_cast<size_t>(pool_->size()) * static_cast<size_t>(n_ctx)),
+      scores_per_thread_(static_cast<size_t>(max_tile_queries(c.n_head, c.n_head_kv)) * static_cast<size_t>(n_ctx)),
+      scores_(static_cast<size_t>(pool_->size()) * scores_per_thread_),
       logits_(static_cast<size_t>(c.n_vocab)),
       seq_(static_cast<size_t>(max_tokens)),
       pos_(seq_.size()),
@@ -165,19 +166,39 @@ void forward_batch(const Model& model, KvCache& kv, std::span<const SequenceToke
         store_f16(s.v_.data() + t * c.kv_dim(), kv.values(seq, il, pos), c.kv_dim());
       }
     });
-    // Every (token, head) pair is independent; each thread has its own row of scores.
-    const int64_t n_pairs = static_cast<int64_t>(n) * c.n_head;
-    pool.parallel_for_indexed(n_pairs, 1, [&](int64_t begin, int64_t end, int thread) {
-      float* scores = s.scores_.data() + static_cast<size_t>(thread) * static_cast<size_t>(s.n_ctx_);
-      for (int64_t p = begin; p < end; ++p) {
-        const int64_t t = p / c.n_head;
-        const int32_t h = static_cast<int32_t>(p % c.n_head);
-        const int32_t seq = s.seq_[static_cast<size_t>(t)];
-        const int32_t n_kv = s.pos_[static_cast<size_t>(t)] + 1;  // causal: itself and what came before
+    // Tiles of queries that share a key/value head are independent; each thread has its own
+    // score rows. The last runs (longest contexts) go first, so no thread is left with a big one.
+    plan_attention_tiles(std::span<const int32_t>(s.seq_.data(), static_cast<size_t>(n)), c.n_head, c.n_head_kv,
+                         pool.size(), sliding, s.tiling_);
+    const AttentionTiling& tiling = s.tiling_;
+    const int32_t group = c.n_head / c.n_head_kv;
+    const int64_t kv_stride = static_cast<int64_t>(c.kv_dim());
+    pool.parallel_for_indexed(tiling.n_tiles(), 1, [&](int64_t begin, int64_t end, int thread) {
+      float* scores = s.scores_.data() + static_cast<size_t>(thread) * s.scores_per_thread_;
+      for (int64_t i = begin; i < end; ++i) {
+        const int64_t item = tiling.n_tiles() - 1 - i;
+        const TokenRun run = tiling.runs[static_cast<size_t>(item / (c.n_head_kv * tiling.head_chunks))];
+        const int32_t kv_head = static_cast<int32_t>(item / tiling.head_chunks % c.n_head_kv);
+        const int32_t head_begin = kv_head * group + static_cast<int32_t>(item % tiling.head_chunks) * tiling.heads_per_tile;
+        const int32_t head_end = std::min(head_begin + tiling.heads_per_tile, (kv_head + 1) * group);
+        const int32_t seq = s.seq_[static_cast<size_t>(run.begin)];
+        // Causal: each token sees itself and what came before; a sliding layer sees its window
+        // (one token per run there, so the tile's keys start at that token's window).
         int32_t first = 0;
-        if (sliding && n_kv > c.sliding_window) first = n_kv - c.sliding_window;
-        cpu::attention_head(s.q_.data() + t * c.q_dim(), kv.keys(seq, il, first), kv.values(seq, il, first),
-                            n_kv - first, shape, h, s.attn_.data() + t * c.q_dim(), scores);
+        const int32_t last_kv = s.pos_[static_cast<size_t>(run.end - 1)] + 1;
+        if (sliding && last_kv > c.sliding_window) first = last_kv - c.sliding_window;
+        cpu::AttentionTile tile;
+        for (int32_t t = run.begin; t < run.end; ++t) {
+          for (int32_t h = head_begin; h < head_end; ++h) {
+            tile.q[tile.n_queries] = s.q_.data() + static_cast<int64_t>(t) * c.q_dim() + h * c.head_dim;
+            tile.out[tile.n_queries] = s.attn_.data() + static_cast<int64_t>(t) * c.q_dim() + h * c.head_dim;
+            tile.n_kv[tile.n_queries] = s.pos_[static_cast<size_t>(t)] + 1 - first;
+            ++tile.n_queries;
+          }
+        }
+        const int64_t kv_offset = static_cast<int64_t>(kv_head) * c.head_dim;
+        cpu::attention_tile(tile, kv.keys(seq, il, first) + kv_offset, kv.values(seq, il, first) + kv_offset, kv_stride,
+                            shape, scores, s.n_ctx_);
       }
     });
     cpu::matmul(l.wo, s.attn_.data(), s.proj_.data(), n, s.scratch_, pool);

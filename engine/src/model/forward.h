@@ -9,6 +9,7 @@
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/thread_pool.h"
 #include "kv/kv_cache.h"
+#include "model/attention_tiles.h"
 #include "model/model.h"
 
 namespace tandem {
@@ -49,7 +50,9 @@ class ForwardState {
   std::vector<float> proj_;      // [max_tokens, n_embd] output of a sub-layer
   std::vector<float> gate_;      // [max_tokens, n_ff]
   std::vector<float> up_;        // [max_tokens, n_ff]
-  std::vector<float> scores_;    // [n_threads, n_ctx] attention weights, one row per thread
+  size_t scores_per_thread_;     // [max_tile_queries, n_ctx]: a thread's attention weights
+  std::vector<float> scores_;    // [n_threads, scores_per_thread_]
+  AttentionTiling tiling_;       // this layer's attention tiles
   std::vector<float> logits_;    // [rows asked for so far, n_vocab], grown on demand
   std::vector<int32_t> seq_;     // [max_tokens] sequence of each token of the batch
   std::vector<int32_t> pos_;     // [max_tokens] its position in that sequence

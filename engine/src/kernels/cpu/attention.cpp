@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/check.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/elementwise.h"
 #include "quant/fp16.h"
@@ -46,24 +47,39 @@ void attention(const float* q, const uint16_t* k, const uint16_t* v, int32_t n_k
   }
 }
 
+void attention_tile(const AttentionTile& tile, const uint16_t* k, const uint16_t* v, int64_t kv_stride,
+                    const AttentionShape& shape, float* scores, int64_t scores_stride) {
+  TANDEM_CHECK(tile.n_queries >= 0 && tile.n_queries <= kMaxTileQueries);
+#if defined(__x86_64__)
+  if (active_isa_level() >= IsaLevel::kAvx512Vnni && shape.head_dim % 16 == 0 && shape.head_dim <= 512) {
+    attention_tile_avx512(tile, k, v, kv_stride, shape, scores, scores_stride);
+    return;
+  }
+#endif
+  // Narrower vectors gain little from sharing conversions: one query at a time.
+  for (int32_t qi = 0; qi < tile.n_queries; ++qi) {
+    float* row = scores + qi * scores_stride;
+#if defined(__x86_64__)
+    if (active_isa_level() >= IsaLevel::kAvx2 && shape.head_dim % 8 == 0 && shape.head_dim <= 512) {
+      attention_head_avx2(tile.q[qi], k, v, tile.n_kv[qi], kv_stride, shape, tile.out[qi], row);
+      continue;
+    }
+#endif
+    attention_head_scalar(tile.q[qi], k, v, tile.n_kv[qi], kv_stride, shape, tile.out[qi], row);
+  }
+}
+
 void attention_head(const float* q, const uint16_t* k, const uint16_t* v, int32_t n_kv, const AttentionShape& shape,
                     int32_t h, float* out, float* scores) {
   const int32_t group = shape.n_head / shape.n_head_kv;
   const int64_t kv_stride = static_cast<int64_t>(shape.n_head_kv) * shape.head_dim;
   const int64_t kv_offset = static_cast<int64_t>(h / group) * shape.head_dim;
-  const float* qh = q + static_cast<int64_t>(h) * shape.head_dim;
-  float* oh = out + static_cast<int64_t>(h) * shape.head_dim;
-#if defined(__x86_64__)
-  if (active_isa_level() >= IsaLevel::kAvx512Vnni && shape.head_dim % 16 == 0 && shape.head_dim <= 512) {
-    attention_head_avx512(qh, k + kv_offset, v + kv_offset, n_kv, kv_stride, shape, oh, scores);
-    return;
-  }
-  if (active_isa_level() >= IsaLevel::kAvx2 && shape.head_dim % 8 == 0 && shape.head_dim <= 512) {
-    attention_head_avx2(qh, k + kv_offset, v + kv_offset, n_kv, kv_stride, shape, oh, scores);
-    return;
-  }
-#endif
-  attention_head_scalar(qh, k + kv_offset, v + kv_offset, n_kv, kv_stride, shape, oh, scores);
+  AttentionTile tile;
+  tile.n_queries = 1;
+  tile.q[0] = q + static_cast<int64_t>(h) * shape.head_dim;
+  tile.out[0] = out + static_cast<int64_t>(h) * shape.head_dim;
+  tile.n_kv[0] = n_kv;
+  attention_tile(tile, k + kv_offset, v + kv_offset, kv_stride, shape, scores, n_kv);
 }
 
 }  // namespace tandem::cpu

@@ -1,4 +1,4 @@
-// attention_head for CPUs with AVX-512 F/BW/VL/DQ, built with those instruction sets
+// attention_tile for CPUs with AVX-512 F/BW/VL/DQ, built with those instruction sets
 // (engine/CMakeLists.txt). The rounding steps are the reference's (attention.cpp): F16-rounded
 // query times F16 key (exact in float), softmax weights rounded to F16 before meeting the values,
 // the weighted sum of values accumulated in float per dimension in position order (bit-identical
@@ -25,8 +25,10 @@ namespace tandem::cpu {
 namespace {
 
 constexpr int kMaxHeadDim = 512;
+// Keys (and values) converted from F16 at once, for every query of a tile.
+constexpr int32_t kKeyBlock = 16;
 // Value dimensions accumulated in registers at once.
-constexpr int kValueBlock = 256;
+constexpr int32_t kValueBlock = 256;
 
 inline __m512 round_to_f16(__m512 x) { return _mm512_cvtph_ps(_mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT)); }
 inline __m512 load16_f16(const uint16_t* p) {
@@ -56,41 +58,34 @@ inline float finish_score(float dot, const AttentionShape& shape) {
   return s;
 }
 
-}  // namespace
-
-void attention_head_avx512(const float* qh, const uint16_t* k, const uint16_t* v, int32_t n_kv, int64_t kv_stride,
-                           const AttentionShape& shape, float* oh, float* scores) {
-  const int32_t head_dim = shape.head_dim;
-  alignas(64) float q16[kMaxHeadDim];
-  for (int32_t d = 0; d < head_dim; d += 16) _mm512_store_ps(q16 + d, round_to_f16(_mm512_loadu_ps(qh + d)));
-
-  // Scores, sixteen keys at a time. Each product of the F16-rounded query and an F16 key is exact
-  // in float; the products are summed in float (the reference sums in double): twice as fast,
-  // and float-order noise like any other summation order.
-  int32_t j = 0;
-  for (; j + 16 <= n_kv; j += 16) {
-    __m512 acc[16];
-    for (int i = 0; i < 16; ++i) acc[i] = _mm512_setzero_ps();
-    for (int32_t d = 0; d < head_dim; d += 16) {
-      const __m512 q = _mm512_load_ps(q16 + d);
-      for (int i = 0; i < 16; ++i) acc[i] = _mm512_fmadd_ps(q, load16_f16(k + (j + i) * kv_stride + d), acc[i]);
-    }
-    _mm512_storeu_ps(scores + j, _mm512_mul_ps(sum16(acc), _mm512_set1_ps(shape.scale)));
-    if (shape.softcap > 0.0f) {
-      for (int i = 0; i < 16; ++i) scores[j + i] = shape.softcap * tanhf(scores[j + i] / shape.softcap);
-    }
+// Scores of one F16-rounded query against sixteen keys converted to float (rows head_dim apart).
+// Each product is exact in float; the products are summed in float (the reference sums in
+// double): twice as fast, and float-order noise like any other summation order.
+inline void score_16_keys(const float* q16, const float* keys, int32_t head_dim, const AttentionShape& shape,
+                          float* out) {
+  __m512 acc[16];
+  for (int i = 0; i < 16; ++i) acc[i] = _mm512_setzero_ps();
+  for (int32_t d = 0; d < head_dim; d += 16) {
+    const __m512 q = _mm512_load_ps(q16 + d);
+    for (int i = 0; i < 16; ++i) acc[i] = _mm512_fmadd_ps(q, _mm512_load_ps(keys + i * head_dim + d), acc[i]);
   }
-  for (; j < n_kv; ++j) {
-    __m512 acc = _mm512_setzero_ps();
-    for (int32_t d = 0; d < head_dim; d += 16) {
-      acc = _mm512_fmadd_ps(_mm512_load_ps(q16 + d), load16_f16(k + j * kv_stride + d), acc);
-    }
-    scores[j] = finish_score(_mm512_reduce_add_ps(acc), shape);
+  _mm512_storeu_ps(out, _mm512_mul_ps(sum16(acc), _mm512_set1_ps(shape.scale)));
+  if (shape.softcap > 0.0f) {
+    for (int i = 0; i < 16; ++i) out[i] = shape.softcap * tanhf(out[i] / shape.softcap);
   }
+}
 
-  // Softmax: exp in float, sum in double, then the weights rounded to F16.
+inline float score_1_key(const float* q16, const float* key, int32_t head_dim, const AttentionShape& shape) {
+  __m512 acc = _mm512_setzero_ps();
+  for (int32_t d = 0; d < head_dim; d += 16) acc = _mm512_fmadd_ps(_mm512_load_ps(q16 + d), _mm512_load_ps(key + d), acc);
+  return finish_score(_mm512_reduce_add_ps(acc), shape);
+}
+
+// Softmax in place: exp in double rounded once, sum in double, then the weights rounded to F16.
+void softmax_to_f16_weights(float* scores, int32_t n_kv) {
   __m512 max16 = _mm512_set1_ps(-INFINITY);
-  for (j = 0; j + 16 <= n_kv; j += 16) max16 = _mm512_max_ps(max16, _mm512_loadu_ps(scores + j));
+  int32_t j = 0;
+  for (; j + 16 <= n_kv; j += 16) max16 = _mm512_max_ps(max16, _mm512_loadu_ps(scores + j));
   float max = _mm512_reduce_max_ps(max16);
   for (; j < n_kv; ++j) max = scores[j] > max ? scores[j] : max;
   __m512d sum8 = _mm512_setzero_pd();
@@ -112,19 +107,89 @@ void attention_head_avx512(const float* qh, const uint16_t* k, const uint16_t* v
   for (; j < n_kv; ++j) {
     scores[j] = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtps_ph(_mm_set_ss(scores[j] * _mm512_cvtss_f32(inv)), 0)));
   }
+}
 
-  // Values: each product of an F16 weight and an F16 value is exact, so the fused multiply-add
-  // rounds exactly as the reference's multiply then add.
+// out[0, 16 * kChunks) += sum over i < n_keys of weights[i] x values row i (rows kValueBlock
+// apart), in key order; first: out starts at zero. kChunks is a constant so that the sums stay
+// in registers (a run-time count made the compiler keep them in memory, one store per product).
+template <int kChunks>
+void accumulate_values(const float* weights, const float* values, int32_t n_keys, bool first, float* out) {
+  __m512 acc[kChunks];
+  for (int c = 0; c < kChunks; ++c) acc[c] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(out + 16 * c);
+  for (int32_t i = 0; i < n_keys; ++i) {
+    const __m512 p = _mm512_set1_ps(weights[i]);
+    for (int c = 0; c < kChunks; ++c) acc[c] = _mm512_fmadd_ps(p, _mm512_load_ps(values + i * kValueBlock + 16 * c), acc[c]);
+  }
+  for (int c = 0; c < kChunks; ++c) _mm512_storeu_ps(out + 16 * c, acc[c]);
+}
+
+}  // namespace
+
+void attention_tile_avx512(const AttentionTile& tile, const uint16_t* k, const uint16_t* v, int64_t kv_stride,
+                           const AttentionShape& shape, float* scores, int64_t scores_stride) {
+  const int32_t head_dim = shape.head_dim;
+  const int32_t n_queries = tile.n_queries;
+  alignas(64) float q16[kMaxTileQueries * kMaxHeadDim];
+  int32_t max_kv = 0;
+  for (int32_t qi = 0; qi < n_queries; ++qi) {
+    for (int32_t d = 0; d < head_dim; d += 16) {
+      _mm512_store_ps(q16 + qi * head_dim + d, round_to_f16(_mm512_loadu_ps(tile.q[qi] + d)));
+    }
+    max_kv = tile.n_kv[qi] > max_kv ? tile.n_kv[qi] : max_kv;
+  }
+
+  // Scores: sixteen keys at a time, converted to float once for every query of the tile. A query
+  // whose keys end inside the block scores its last keys one by one, as it would alone.
+  alignas(64) float keys[kKeyBlock * kMaxHeadDim];
+  for (int32_t j = 0; j < max_kv; j += kKeyBlock) {
+    const int32_t n_keys = max_kv - j < kKeyBlock ? max_kv - j : kKeyBlock;
+    for (int32_t i = 0; i < n_keys; ++i) {
+      const uint16_t* key = k + (j + i) * kv_stride;
+      for (int32_t d = 0; d < head_dim; d += 16) _mm512_store_ps(keys + i * head_dim + d, load16_f16(key + d));
+    }
+    for (int32_t qi = 0; qi < n_queries; ++qi) {
+      float* row = scores + qi * scores_stride;
+      const int32_t n_kv = tile.n_kv[qi];
+      if (j + kKeyBlock <= n_kv) {
+        score_16_keys(q16 + qi * head_dim, keys, head_dim, shape, row + j);
+      } else {
+        for (int32_t i = j; i < n_kv; ++i) row[i] = score_1_key(q16 + qi * head_dim, keys + (i - j) * head_dim, head_dim, shape);
+      }
+    }
+  }
+  for (int32_t qi = 0; qi < n_queries; ++qi) softmax_to_f16_weights(scores + qi * scores_stride, tile.n_kv[qi]);
+
+  // Values, converted once per block for every query. Each product of an F16 weight and an F16
+  // value is exact, so the fused multiply-add rounds exactly as the reference's multiply then add;
+  // every dimension accumulates in position order (the partial sums wait in out between blocks).
+  alignas(64) float values[kKeyBlock * kValueBlock];
   for (int32_t d0 = 0; d0 < head_dim; d0 += kValueBlock) {
     const int32_t chunks = (head_dim - d0 < kValueBlock ? head_dim - d0 : kValueBlock) / 16;
-    __m512 acc[kValueBlock / 16];
-    for (int c = 0; c < chunks; ++c) acc[c] = _mm512_setzero_ps();
-    for (j = 0; j < n_kv; ++j) {
-      const __m512 p = _mm512_set1_ps(scores[j]);
-      const uint16_t* vj = v + j * kv_stride + d0;
-      for (int c = 0; c < chunks; ++c) acc[c] = _mm512_fmadd_ps(p, load16_f16(vj + 16 * c), acc[c]);
+    for (int32_t j = 0; j < max_kv; j += kKeyBlock) {
+      const int32_t n_keys = max_kv - j < kKeyBlock ? max_kv - j : kKeyBlock;
+      for (int32_t i = 0; i < n_keys; ++i) {
+        const uint16_t* value = v + (j + i) * kv_stride + d0;
+        for (int c = 0; c < chunks; ++c) _mm512_store_ps(values + i * kValueBlock + 16 * c, load16_f16(value + 16 * c));
+      }
+      for (int32_t qi = 0; qi < n_queries; ++qi) {
+        const int32_t n_kv = tile.n_kv[qi];
+        if (j >= n_kv) continue;
+        const int32_t n_mine = n_kv - j < n_keys ? n_kv - j : n_keys;
+        const float* weights = scores + qi * scores_stride + j;
+        float* out = tile.out[qi] + d0;
+        const bool first = j == 0;
+        switch (chunks) {
+#define TANDEM_VALUE_CASE(n) \
+  case n: accumulate_values<n>(weights, values, n_mine, first, out); break;
+          TANDEM_VALUE_CASE(1) TANDEM_VALUE_CASE(2) TANDEM_VALUE_CASE(3) TANDEM_VALUE_CASE(4)
+          TANDEM_VALUE_CASE(5) TANDEM_VALUE_CASE(6) TANDEM_VALUE_CASE(7) TANDEM_VALUE_CASE(8)
+          TANDEM_VALUE_CASE(9) TANDEM_VALUE_CASE(10) TANDEM_VALUE_CASE(11) TANDEM_VALUE_CASE(12)
+          TANDEM_VALUE_CASE(13) TANDEM_VALUE_CASE(14) TANDEM_VALUE_CASE(15) TANDEM_VALUE_CASE(16)
+#undef TANDEM_VALUE_CASE
+          default: break;
+        }
+      }
     }
-    for (int c = 0; c < chunks; ++c) _mm512_storeu_ps(oh + d0 + 16 * c, acc[c]);
   }
 }
 
@@ -133,8 +198,8 @@ void attention_head_avx512(const float* qh, const uint16_t* k, const uint16_t* v
 #else
 
 namespace tandem::cpu {
-void attention_head_avx512(const float*, const uint16_t*, const uint16_t*, int32_t, int64_t, const AttentionShape&,
-                           float*, float*) {}
+void attention_tile_avx512(const AttentionTile&, const uint16_t*, const uint16_t*, int64_t, const AttentionShape&,
+                           float*, int64_t) {}
 }  // namespace tandem::cpu
 
 #endif
