@@ -26,6 +26,8 @@ ForwardState::ForwardState(const ModelConfig& c, int32_t max_tokens, int32_t n_c
       proj_(x_.size()),
       gate_(static_cast<size_t>(max_tokens) * c.n_ff),
       up_(gate_.size()),
+      rope_angles_(static_cast<size_t>(max_tokens) * static_cast<size_t>(c.rope.n_rot)),
+      rope_local_angles_(c.sliding_window_pattern > 0 ? rope_angles_.size() : 0),
       scores_per_thread_(static_cast<size_t>(max_tile_queries(c.n_head, c.n_head_kv)) * static_cast<size_t>(n_ctx)),
       scores_(static_cast<size_t>(pool_->size()) * scores_per_thread_),
       logits_(static_cast<size_t>(c.n_vocab)),
@@ -118,6 +120,25 @@ void forward_batch(const Model& model, KvCache& kv, std::span<const SequenceToke
   }
   TANDEM_CHECK(n > 0);
 
+  // RoPE angles depend on the position only: once per token for every layer (and once more with
+  // the local frequency base when the model has sliding-window layers).
+  cpu::RopeParams rope_local = c.rope;
+  rope_local.freq_base = c.rope_local_freq_base;
+  rope_local.freq_scale = 1.0f;
+  const bool has_sliding = c.sliding_window_pattern > 0;
+  maybe_parallel(pool, n, kRowGrain, [&](int64_t begin, int64_t end) {
+    const int32_t n_pairs = c.rope.n_rot / 2;
+    for (int64_t t = begin; t < end; ++t) {
+      const int32_t pos = s.pos_[static_cast<size_t>(t)];
+      float* global = s.rope_angles_.data() + t * 2 * n_pairs;
+      cpu::rope_angles(pos, c.rope, global, global + n_pairs);
+      if (has_sliding) {
+        float* local = s.rope_local_angles_.data() + t * 2 * n_pairs;
+        cpu::rope_angles(pos, rope_local, local, local + n_pairs);
+      }
+    }
+  });
+
   const float attn_scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
   const cpu::AttentionShape shape{c.n_head, c.n_head_kv, c.head_dim, c.scale_queries ? 1.0f : attn_scale};
   for (int32_t il = 0; il < c.n_layer; ++il) {
@@ -148,19 +169,18 @@ void forward_batch(const Model& model, KvCache& kv, std::span<const SequenceToke
       rms_norm_rows(s.k_.data(), l.k_norm, s.k_.data(), static_cast<int64_t>(n) * c.n_head_kv, c.head_dim, c.rms_eps,
                     pool);
     }
-    cpu::RopeParams rope = c.rope;
-    if (sliding) {
-      rope.freq_base = c.rope_local_freq_base;
-      rope.freq_scale = 1.0f;
-    }
+    const cpu::RopeParams& rope = sliding ? rope_local : c.rope;
+    const std::vector<float>& angles = sliding ? s.rope_local_angles_ : s.rope_angles_;
+    const int32_t n_pairs = rope.n_rot / 2;
     maybe_parallel(pool, n, kRowGrain, [&](int64_t begin, int64_t end) {
       for (int64_t t = begin; t < end; ++t) {
         const int32_t seq = s.seq_[static_cast<size_t>(t)];
         const int32_t pos = s.pos_[static_cast<size_t>(t)];
         float* qt = s.q_.data() + t * c.q_dim();
         float* kt = s.k_.data() + t * c.kv_dim();
-        cpu::rope(qt, c.n_head, c.head_dim, pos, rope);
-        cpu::rope(kt, c.n_head_kv, c.head_dim, pos, rope);
+        const float* cos_theta = angles.data() + t * 2 * n_pairs;
+        cpu::rope_rotate(qt, c.n_head, c.head_dim, cos_theta, cos_theta + n_pairs, rope);
+        cpu::rope_rotate(kt, c.n_head_kv, c.head_dim, cos_theta, cos_theta + n_pairs, rope);
         if (c.scale_queries) cpu::scale(qt, attn_scale, c.q_dim());
         store_f16(kt, kv.keys(seq, il, pos), c.kv_dim());
         store_f16(s.v_.data() + t * c.kv_dim(), kv.values(seq, il, pos), c.kv_dim());

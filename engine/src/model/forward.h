@@ -50,6 +50,8 @@ class ForwardState {
   std::vector<float> proj_;      // [max_tokens, n_embd] output of a sub-layer
   std::vector<float> gate_;      // [max_tokens, n_ff]
   std::vector<float> up_;        // [max_tokens, n_ff]
+  std::vector<float> rope_angles_;        // [max_tokens, n_rot]: cos then sin of each pair
+  std::vector<float> rope_local_angles_;  // the same for sliding-window layers (gemma3), or empty
   size_t scores_per_thread_;     // [max_tile_queries, n_ctx]: a thread's attention weights
   std::vector<float> scores_;    // [n_threads, scores_per_thread_]
   AttentionTiling tiling_;       // this layer's attention tiles

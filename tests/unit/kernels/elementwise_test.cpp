@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
 #include <vector>
 
 namespace tandem::cpu {
@@ -18,6 +19,31 @@ TEST(Elementwise, RmsNormHasUnitRootMeanSquare) {
   EXPECT_NEAR(y[2], 2.0f * 3.0f / rms, 1e-6);
   rms_norm(x.data(), nullptr, y.data(), 4, 1e-6f);  // in place on another buffer, no weight
   EXPECT_NEAR(y[3], -4.0f / rms, 1e-6);
+}
+
+// The dispatched rms_norm (AVX-512 where the CPU has it) against the definition with one serial
+// double sum: only the double rounding of the sum may differ, far below a float's resolution.
+TEST(Elementwise, RmsNormMatchesSerialDoubleSum) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  for (const int64_t n : {1, 7, 16, 64, 576, 1000}) {
+    std::vector<float> x(static_cast<size_t>(n)), w(x.size()), y(x.size());
+    for (float& v : x) v = normal(rng);
+    for (float& v : w) v = normal(rng);
+    double sum = 0.0;
+    for (const float v : x) sum += static_cast<double>(v * v);
+    const float inv = 1.0f / std::sqrt(static_cast<float>(sum / static_cast<double>(n)) + 1e-5f);
+    rms_norm(x.data(), w.data(), y.data(), n, 1e-5f);
+    for (int64_t i = 0; i < n; ++i) {
+      EXPECT_FLOAT_EQ(y[static_cast<size_t>(i)], (x[static_cast<size_t>(i)] * inv) * w[static_cast<size_t>(i)])
+          << "n " << n << " at " << i;
+    }
+    const std::vector<float> original = x;
+    rms_norm(x.data(), nullptr, x.data(), n, 1e-5f);  // in place, no weight
+    for (int64_t i = 0; i < n; ++i) {
+      EXPECT_FLOAT_EQ(x[static_cast<size_t>(i)], original[static_cast<size_t>(i)] * inv) << "in place, n " << n;
+    }
+  }
 }
 
 TEST(Elementwise, SoftmaxSumsToOneAndHandlesMinusInfinity) {

@@ -8,6 +8,10 @@
 namespace tandem::cpu {
 
 void rms_norm(const float* x, const float* weight, float* y, int64_t n, float eps) {
+  if (active_isa_level() >= IsaLevel::kAvx512Vnni) {
+    rms_norm_avx512(x, weight, y, n, eps);
+    return;
+  }
   double sum = 0.0;
   for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i] * x[i]);
   const float mean = static_cast<float>(sum / static_cast<double>(n));

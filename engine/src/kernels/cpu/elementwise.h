@@ -10,6 +10,9 @@ namespace tandem::cpu {
 // The sum of squares is accumulated in double, as ggml does, so results match llama.cpp closely.
 void rms_norm(const float* x, const float* weight, float* y, int64_t n, float eps);
 
+// The AVX-512 form of rms_norm (elementwise_avx512.cpp); call only when active_isa_level() allows it.
+void rms_norm_avx512(const float* x, const float* weight, float* y, int64_t n, float eps);
+
 // x += y
 void add(float* x, const float* y, int64_t n);
 

@@ -20,7 +20,7 @@ float yarn_ramp(float low, float high, int32_t i0) {
 
 }  // namespace
 
-void rope(float* x, int32_t n_head, int32_t head_dim, int32_t pos, const RopeParams& p) {
+void rope_angles(int32_t pos, const RopeParams& p, float* cos_theta, float* sin_theta) {
   const float theta_scale = std::pow(p.freq_base, -2.0f / static_cast<float>(p.n_rot));
   float corr_low = 0.0f;
   float corr_high = 0.0f;
@@ -29,24 +29,9 @@ void rope(float* x, int32_t n_head, int32_t head_dim, int32_t pos, const RopePar
     corr_high = std::min(static_cast<float>(p.n_rot - 1),
                          std::ceil(yarn_corr_dim(p.n_rot, p.n_ctx_orig, p.beta_slow, p.freq_base)));
   }
-  const int32_t half = p.n_rot / 2;
-  // The rotation of each pair depends on pos and i only: computed once for all heads.
-  // On the stack for every real head size; a heap fallback keeps odd files working.
-  constexpr int32_t kStackPairs = 512;
-  float cos_stack[kStackPairs];
-  float sin_stack[kStackPairs];
-  std::vector<float> heap;
-  float* cos_theta = cos_stack;
-  float* sin_theta = sin_stack;
-  if (half > kStackPairs) {
-    heap.resize(2 * static_cast<size_t>(half));
-    cos_theta = heap.data();
-    sin_theta = heap.data() + half;
-  }
-  const int32_t n_pairs = half;
   // theta_i = pos * base^(-2i/n_rot), computed by repeated multiplication as ggml does.
   float theta_extrap = static_cast<float>(pos);
-  for (int32_t i = 0; i < n_pairs; ++i) {
+  for (int32_t i = 0; i < p.n_rot / 2; ++i) {
     const float factor = p.freq_factors ? p.freq_factors[i] : 1.0f;
     const float extrap = theta_extrap / factor;
     const float interp = p.freq_scale * extrap;
@@ -61,9 +46,14 @@ void rope(float* x, int32_t n_head, int32_t head_dim, int32_t pos, const RopePar
     sin_theta[i] = std::sin(theta) * mscale;
     theta_extrap *= theta_scale;
   }
+}
+
+void rope_rotate(float* x, int32_t n_head, int32_t head_dim, const float* cos_theta, const float* sin_theta,
+                 const RopeParams& p) {
+  const int32_t half = p.n_rot / 2;
   for (int32_t h = 0; h < n_head; ++h) {
     float* head = x + static_cast<int64_t>(h) * head_dim;
-    for (int32_t i = 0; i < n_pairs; ++i) {
+    for (int32_t i = 0; i < half; ++i) {
       const int32_t a = p.style == RopeStyle::kNormal ? 2 * i : i;
       const int32_t b = p.style == RopeStyle::kNormal ? 2 * i + 1 : i + half;
       const float x0 = head[a];
@@ -72,6 +62,23 @@ void rope(float* x, int32_t n_head, int32_t head_dim, int32_t pos, const RopePar
       head[b] = x0 * sin_theta[i] + x1 * cos_theta[i];
     }
   }
+}
+
+void rope(float* x, int32_t n_head, int32_t head_dim, int32_t pos, const RopeParams& p) {
+  // On the stack for every real head size; a heap fallback keeps odd files working.
+  constexpr int32_t kStackPairs = 512;
+  float cos_stack[kStackPairs];
+  float sin_stack[kStackPairs];
+  std::vector<float> heap;
+  float* cos_theta = cos_stack;
+  float* sin_theta = sin_stack;
+  if (p.n_rot / 2 > kStackPairs) {
+    heap.resize(static_cast<size_t>(p.n_rot / 2) * 2);
+    cos_theta = heap.data();
+    sin_theta = heap.data() + p.n_rot / 2;
+  }
+  rope_angles(pos, p, cos_theta, sin_theta);
+  rope_rotate(x, n_head, head_dim, cos_theta, sin_theta, p);
 }
 
 }  // namespace tandem::cpu

@@ -28,4 +28,11 @@ struct RopeParams {
 // Rotates n_head heads of head_dim values each, laid out contiguously, for position pos.
 void rope(float* x, int32_t n_head, int32_t head_dim, int32_t pos, const RopeParams& params);
 
+// The two halves of rope(), for callers that rotate many vectors at one position (queries and
+// keys of every layer): the rotation of each pair at `pos` (cos and sin scaled by YaRN's
+// magnitude, n_rot / 2 of each), then the rotation of n_head heads by it.
+void rope_angles(int32_t pos, const RopeParams& params, float* cos_theta, float* sin_theta);
+void rope_rotate(float* x, int32_t n_head, int32_t head_dim, const float* cos_theta, const float* sin_theta,
+                 const RopeParams& params);
+
 }  // namespace tandem::cpu
