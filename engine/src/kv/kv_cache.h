@@ -1,7 +1,9 @@
 #pragma once
 // Key/value cache, addressed by sequence. Each sequence slot owns n_ctx positions per layer;
-// keys and values are stored as F16 (as llama.cpp does by default), one row of kv_dim values
-// per position. Operations a scheduler needs: clear, truncate, copy a prefix between sequences.
+// keys and values are stored as F16 (as llama.cpp does by default). Values: one row of kv_dim
+// per position. Keys: blocks of cpu::kKeyBlock positions, each dimension-major (see
+// cpu::BlockedKeys), which lets attention score sixteen keys with plain multiply-adds.
+// Operations a scheduler needs: clear, truncate, copy a prefix between sequences.
 
 #include <cstddef>
 #include <cstdint>
@@ -15,10 +17,16 @@ class KvCache {
 
   int32_t n_ctx() const { return n_ctx_; }
   int32_t n_seq() const { return n_seq_; }
-  size_t bytes() const { return keys_.size() * sizeof(uint16_t) * 2; }
+  size_t bytes() const { return (keys_.size() + values_.size()) * sizeof(uint16_t); }
 
-  // Row of keys/values for (seq, layer) starting at position pos.
-  uint16_t* keys(int32_t seq, int32_t layer, int32_t pos = 0);
+  // Stores the key of (seq, layer, pos), converted to F16.
+  void write_key(int32_t seq, int32_t layer, int32_t pos, const float* key);
+  // Dimension i of that key.
+  uint16_t key(int32_t seq, int32_t layer, int32_t pos, int32_t i) const;
+  // The blocked keys of (seq, layer); blocks are key_block_stride() values apart.
+  const uint16_t* key_blocks(int32_t seq, int32_t layer) const;
+  int64_t key_block_stride() const;
+  // Row of values for (seq, layer) starting at position pos.
   uint16_t* values(int32_t seq, int32_t layer, int32_t pos = 0);
 
   // Number of positions of a sequence that hold valid entries.
@@ -31,9 +39,11 @@ class KvCache {
 
  private:
   size_t offset(int32_t seq, int32_t layer, int32_t pos) const;
+  size_t key_offset(int32_t seq, int32_t layer) const;
 
   int32_t n_layer_;
   int32_t n_ctx_;
+  int32_t n_ctx_blocked_;  // n_ctx rounded up to whole key blocks
   int32_t kv_dim_;
   int32_t n_seq_;
   std::vector<uint16_t> keys_;

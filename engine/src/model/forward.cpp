@@ -182,7 +182,7 @@ void forward_batch(const Model& model, KvCache& kv, std::span<const SequenceToke
         cpu::rope_rotate(qt, c.n_head, c.head_dim, cos_theta, cos_theta + n_pairs, rope);
         cpu::rope_rotate(kt, c.n_head_kv, c.head_dim, cos_theta, cos_theta + n_pairs, rope);
         if (c.scale_queries) cpu::scale(qt, attn_scale, c.q_dim());
-        store_f16(kt, kv.keys(seq, il, pos), c.kv_dim());
+        kv.write_key(seq, il, pos, kt);
         store_f16(s.v_.data() + t * c.kv_dim(), kv.values(seq, il, pos), c.kv_dim());
       }
     });
@@ -192,7 +192,6 @@ void forward_batch(const Model& model, KvCache& kv, std::span<const SequenceToke
                          pool.size(), sliding, s.tiling_);
     const AttentionTiling& tiling = s.tiling_;
     const int32_t group = c.n_head / c.n_head_kv;
-    const int64_t kv_stride = static_cast<int64_t>(c.kv_dim());
     pool.parallel_for_indexed(tiling.n_tiles(), 1, [&](int64_t begin, int64_t end, int thread) {
       float* scores = s.scores_.data() + static_cast<size_t>(thread) * s.scores_per_thread_;
       for (int64_t i = begin; i < end; ++i) {
@@ -203,22 +202,22 @@ void forward_batch(const Model& model, KvCache& kv, std::span<const SequenceToke
         const int32_t head_end = std::min(head_begin + tiling.heads_per_tile, (kv_head + 1) * group);
         const int32_t seq = s.seq_[static_cast<size_t>(run.begin)];
         // Causal: each token sees itself and what came before; a sliding layer sees its window
-        // (one token per run there, so the tile's keys start at that token's window).
-        int32_t first = 0;
-        const int32_t last_kv = s.pos_[static_cast<size_t>(run.end - 1)] + 1;
-        if (sliding && last_kv > c.sliding_window) first = last_kv - c.sliding_window;
+        // (one token per run there, so the whole tile starts at that token's window).
         cpu::AttentionTile tile;
+        const int32_t last_kv = s.pos_[static_cast<size_t>(run.end - 1)] + 1;
+        if (sliding && last_kv > c.sliding_window) tile.first = last_kv - c.sliding_window;
         for (int32_t t = run.begin; t < run.end; ++t) {
           for (int32_t h = head_begin; h < head_end; ++h) {
             tile.q[tile.n_queries] = s.q_.data() + static_cast<int64_t>(t) * c.q_dim() + h * c.head_dim;
             tile.out[tile.n_queries] = s.attn_.data() + static_cast<int64_t>(t) * c.q_dim() + h * c.head_dim;
-            tile.n_kv[tile.n_queries] = s.pos_[static_cast<size_t>(t)] + 1 - first;
+            tile.n_kv[tile.n_queries] = s.pos_[static_cast<size_t>(t)] + 1;
             ++tile.n_queries;
           }
         }
-        const int64_t kv_offset = static_cast<int64_t>(kv_head) * c.head_dim;
-        cpu::attention_tile(tile, kv.keys(seq, il, first) + kv_offset, kv.values(seq, il, first) + kv_offset, kv_stride,
-                            shape, scores, s.n_ctx_);
+        const cpu::BlockedKeys keys{kv.key_blocks(seq, il) + kv_head * c.head_dim * cpu::kKeyBlock,
+                                    kv.key_block_stride()};
+        cpu::attention_tile(tile, keys, kv.values(seq, il) + kv_head * c.head_dim, c.kv_dim(), shape, scores,
+                            s.n_ctx_);
       }
     });
     cpu::matmul(l.wo, s.attn_.data(), s.proj_.data(), n, s.scratch_, pool);

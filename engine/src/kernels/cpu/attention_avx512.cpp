@@ -3,7 +3,7 @@
 // query times F16 key (exact in float), softmax weights rounded to F16 before meeting the values,
 // the weighted sum of values accumulated in float per dimension in position order (bit-identical
 // to the reference, since each product is exact). What differs: the score dot products are
-// summed in float, sixteen keys at a time (the reference sums each in double), and exp is a
+// summed in float, in four partial sums per key (the reference sums each in double), and exp is a
 // vector polynomial within 2 ulp of expf (llama.cpp's softmax uses such an approximation too;
 // an exact-to-expf version in double cost 3% of SmolLM2's prompt time and changed no golden
 // result). Like vec_dot_x86.inc, this file uses no inline code shared with baseline files.
@@ -26,8 +26,8 @@ namespace tandem::cpu {
 namespace {
 
 constexpr int kMaxHeadDim = 512;
-// Keys (and values) converted from F16 at once, for every query of a tile.
-constexpr int32_t kKeyBlock = 16;
+// Queries scored together against each key block (their partial sums fill 16 registers).
+constexpr int32_t kQueriesPerPass = 4;
 // Value dimensions accumulated in registers at once.
 constexpr int32_t kValueBlock = 256;
 
@@ -36,50 +36,23 @@ inline __m512 load16_f16(const uint16_t* p) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
-// Lane i = the sum of v[i]'s lanes, for 16 vectors: a transposing reduction tree.
-inline __m512 sum16(const __m512* v) {
-  __m512 w[8];
-  for (int i = 0; i < 8; ++i) {
-    w[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+// Stores one key block's scores (lane i: position block_start + i) into a query's row, which
+// starts at position first and ends before n_kv; soft-capping first when the model has it.
+inline void store_block_scores(__m512 s, int32_t block_start, int32_t first, int32_t n_kv, const AttentionShape& shape,
+                               float* row) {
+  if (shape.softcap == 0.0f && block_start >= first && block_start + kKeyBlock <= n_kv) {
+    _mm512_storeu_ps(row + (block_start - first), s);
+    return;
   }
-  __m512 x[4];
-  for (int i = 0; i < 4; ++i) {
-    x[i] = _mm512_add_ps(_mm512_shuffle_ps(w[2 * i], w[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
-                         _mm512_shuffle_ps(w[2 * i], w[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+  alignas(64) float lanes[kKeyBlock];
+  _mm512_store_ps(lanes, s);
+  const int32_t lo = block_start > first ? block_start : first;
+  const int32_t hi = block_start + kKeyBlock < n_kv ? block_start + kKeyBlock : n_kv;
+  for (int32_t p = lo; p < hi; ++p) {
+    float x = lanes[p - block_start];
+    if (shape.softcap > 0.0f) x = shape.softcap * tanhf(x / shape.softcap);
+    row[p - first] = x;
   }
-  // Each 128-bit lane of x[i] now holds four keys' partial sums over one quarter of the lanes.
-  const __m512 z01 = _mm512_add_ps(_mm512_shuffle_f32x4(x[0], x[1], 0x88), _mm512_shuffle_f32x4(x[0], x[1], 0xDD));
-  const __m512 z23 = _mm512_add_ps(_mm512_shuffle_f32x4(x[2], x[3], 0x88), _mm512_shuffle_f32x4(x[2], x[3], 0xDD));
-  return _mm512_add_ps(_mm512_shuffle_f32x4(z01, z23, 0x88), _mm512_shuffle_f32x4(z01, z23, 0xDD));
-}
-
-inline float finish_score(float dot, const AttentionShape& shape) {
-  float s = dot * shape.scale;
-  if (shape.softcap > 0.0f) s = shape.softcap * tanhf(s / shape.softcap);
-  return s;
-}
-
-// Scores of one F16-rounded query against sixteen keys converted to float (rows head_dim apart).
-// Each product is exact in float; the products are summed in float (the reference sums in
-// double): twice as fast, and float-order noise like any other summation order.
-inline void score_16_keys(const float* q16, const float* keys, int32_t head_dim, const AttentionShape& shape,
-                          float* out) {
-  __m512 acc[16];
-  for (int i = 0; i < 16; ++i) acc[i] = _mm512_setzero_ps();
-  for (int32_t d = 0; d < head_dim; d += 16) {
-    const __m512 q = _mm512_load_ps(q16 + d);
-    for (int i = 0; i < 16; ++i) acc[i] = _mm512_fmadd_ps(q, _mm512_load_ps(keys + i * head_dim + d), acc[i]);
-  }
-  _mm512_storeu_ps(out, _mm512_mul_ps(sum16(acc), _mm512_set1_ps(shape.scale)));
-  if (shape.softcap > 0.0f) {
-    for (int i = 0; i < 16; ++i) out[i] = shape.softcap * tanhf(out[i] / shape.softcap);
-  }
-}
-
-inline float score_1_key(const float* q16, const float* key, int32_t head_dim, const AttentionShape& shape) {
-  __m512 acc = _mm512_setzero_ps();
-  for (int32_t d = 0; d < head_dim; d += 16) acc = _mm512_fmadd_ps(_mm512_load_ps(q16 + d), _mm512_load_ps(key + d), acc);
-  return finish_score(_mm512_reduce_add_ps(acc), shape);
 }
 
 // Softmax in place: vector exp, sum in double, then the weights rounded to F16.
@@ -126,62 +99,82 @@ void accumulate_values(const float* weights, const float* values, int32_t n_keys
 
 }  // namespace
 
-void attention_tile_avx512(const AttentionTile& tile, const uint16_t* k, const uint16_t* v, int64_t kv_stride,
+void attention_tile_avx512(const AttentionTile& tile, BlockedKeys k, const uint16_t* v, int64_t v_stride,
                            const AttentionShape& shape, float* scores, int64_t scores_stride) {
   const int32_t head_dim = shape.head_dim;
   const int32_t n_queries = tile.n_queries;
-  alignas(64) float q16[kMaxTileQueries * kMaxHeadDim];
+  const int32_t first = tile.first;
+  // Queries rounded to F16, in fours (the last four padded with copies, whose scores are dropped).
+  alignas(64) float q16[(kMaxTileQueries + kQueriesPerPass - 1) * kMaxHeadDim];
   int32_t max_kv = 0;
-  for (int32_t qi = 0; qi < n_queries; ++qi) {
+  const int32_t padded = (n_queries + kQueriesPerPass - 1) / kQueriesPerPass * kQueriesPerPass;
+  for (int32_t qi = 0; qi < padded; ++qi) {
+    const float* q = tile.q[qi < n_queries ? qi : n_queries - 1];
     for (int32_t d = 0; d < head_dim; d += 16) {
-      _mm512_store_ps(q16 + qi * head_dim + d, round_to_f16(_mm512_loadu_ps(tile.q[qi] + d)));
+      _mm512_store_ps(q16 + qi * head_dim + d, round_to_f16(_mm512_loadu_ps(q + d)));
     }
-    max_kv = tile.n_kv[qi] > max_kv ? tile.n_kv[qi] : max_kv;
+    if (qi < n_queries) max_kv = tile.n_kv[qi] > max_kv ? tile.n_kv[qi] : max_kv;
   }
 
-  // Scores: sixteen keys at a time, converted to float once for every query of the tile. A query
-  // whose keys end inside the block scores its last keys one by one, as it would alone.
-  alignas(64) float keys[kKeyBlock * kMaxHeadDim];
-  for (int32_t j = 0; j < max_kv; j += kKeyBlock) {
-    const int32_t n_keys = max_kv - j < kKeyBlock ? max_kv - j : kKeyBlock;
-    for (int32_t i = 0; i < n_keys; ++i) {
-      const uint16_t* key = k + (j + i) * kv_stride;
-      for (int32_t d = 0; d < head_dim; d += 16) _mm512_store_ps(keys + i * head_dim + d, load16_f16(key + d));
-    }
-    for (int32_t qi = 0; qi < n_queries; ++qi) {
-      float* row = scores + qi * scores_stride;
-      const int32_t n_kv = tile.n_kv[qi];
-      if (j + kKeyBlock <= n_kv) {
-        score_16_keys(q16 + qi * head_dim, keys, head_dim, shape, row + j);
-      } else {
-        for (int32_t i = j; i < n_kv; ++i) row[i] = score_1_key(q16 + qi * head_dim, keys + (i - j) * head_dim, head_dim, shape);
+  // Scores, a key block at a time: the block is converted to float once, then one vector per
+  // dimension holds sixteen keys, so each query needs only multiply-adds with its broadcast
+  // values. Each query sums dimension d into partial sum d % 4 (four chains hide the latency) and
+  // adds the four at the end, whatever else shares the tile.
+  alignas(64) float keys[kMaxHeadDim * kKeyBlock];
+  for (int32_t block = first / kKeyBlock; block * kKeyBlock < max_kv; ++block) {
+    const uint16_t* kb = k.base + block * k.block_stride;
+    for (int32_t d = 0; d < head_dim; ++d) _mm512_store_ps(keys + d * kKeyBlock, load16_f16(kb + d * kKeyBlock));
+    const int32_t block_start = block * kKeyBlock;
+    for (int32_t qg = 0; qg < n_queries; qg += kQueriesPerPass) {
+      __m512 acc[kQueriesPerPass][4];
+      for (auto& query : acc) {
+        for (__m512& partial : query) partial = _mm512_setzero_ps();
+      }
+      const float* qs = q16 + qg * head_dim;
+      for (int32_t d = 0; d < head_dim; d += 4) {
+        __m512 key[4];
+        for (int i = 0; i < 4; ++i) key[i] = _mm512_load_ps(keys + (d + i) * kKeyBlock);
+        for (int qq = 0; qq < kQueriesPerPass; ++qq) {
+          for (int i = 0; i < 4; ++i) {
+            acc[qq][i] = _mm512_fmadd_ps(_mm512_set1_ps(qs[qq * head_dim + d + i]), key[i], acc[qq][i]);
+          }
+        }
+      }
+      for (int qq = 0; qq < kQueriesPerPass && qg + qq < n_queries; ++qq) {
+        const int32_t n_kv = tile.n_kv[qg + qq];
+        if (block_start >= n_kv) continue;
+        const __m512 sum = _mm512_add_ps(_mm512_add_ps(acc[qq][0], acc[qq][1]), _mm512_add_ps(acc[qq][2], acc[qq][3]));
+        store_block_scores(_mm512_mul_ps(sum, _mm512_set1_ps(shape.scale)), block_start, first, n_kv, shape,
+                           scores + (qg + qq) * scores_stride);
       }
     }
   }
-  for (int32_t qi = 0; qi < n_queries; ++qi) softmax_to_f16_weights(scores + qi * scores_stride, tile.n_kv[qi]);
+  for (int32_t qi = 0; qi < n_queries; ++qi) softmax_to_f16_weights(scores + qi * scores_stride, tile.n_kv[qi] - first);
 
   // Values, converted once per block for every query. Each product of an F16 weight and an F16
   // value is exact, so the fused multiply-add rounds exactly as the reference's multiply then add;
   // every dimension accumulates in position order (the partial sums wait in out between blocks).
   alignas(64) float values[kKeyBlock * kValueBlock];
+  const uint16_t* v_first = v + first * v_stride;
+  const int32_t max_n = max_kv - first;
   for (int32_t d0 = 0; d0 < head_dim; d0 += kValueBlock) {
     const int32_t chunks = (head_dim - d0 < kValueBlock ? head_dim - d0 : kValueBlock) / 16;
-    for (int32_t j = 0; j < max_kv; j += kKeyBlock) {
-      const int32_t n_keys = max_kv - j < kKeyBlock ? max_kv - j : kKeyBlock;
+    for (int32_t j = 0; j < max_n; j += kKeyBlock) {
+      const int32_t n_keys = max_n - j < kKeyBlock ? max_n - j : kKeyBlock;
       for (int32_t i = 0; i < n_keys; ++i) {
-        const uint16_t* value = v + (j + i) * kv_stride + d0;
+        const uint16_t* value = v_first + (j + i) * v_stride + d0;
         for (int c = 0; c < chunks; ++c) _mm512_store_ps(values + i * kValueBlock + 16 * c, load16_f16(value + 16 * c));
       }
       for (int32_t qi = 0; qi < n_queries; ++qi) {
-        const int32_t n_kv = tile.n_kv[qi];
+        const int32_t n_kv = tile.n_kv[qi] - first;
         if (j >= n_kv) continue;
         const int32_t n_mine = n_kv - j < n_keys ? n_kv - j : n_keys;
         const float* weights = scores + qi * scores_stride + j;
         float* out = tile.out[qi] + d0;
-        const bool first = j == 0;
+        const bool start = j == 0;
         switch (chunks) {
 #define TANDEM_VALUE_CASE(n) \
-  case n: accumulate_values<n>(weights, values, n_mine, first, out); break;
+  case n: accumulate_values<n>(weights, values, n_mine, start, out); break;
           TANDEM_VALUE_CASE(1) TANDEM_VALUE_CASE(2) TANDEM_VALUE_CASE(3) TANDEM_VALUE_CASE(4)
           TANDEM_VALUE_CASE(5) TANDEM_VALUE_CASE(6) TANDEM_VALUE_CASE(7) TANDEM_VALUE_CASE(8)
           TANDEM_VALUE_CASE(9) TANDEM_VALUE_CASE(10) TANDEM_VALUE_CASE(11) TANDEM_VALUE_CASE(12)
@@ -199,8 +192,8 @@ void attention_tile_avx512(const AttentionTile& tile, const uint16_t* k, const u
 #else
 
 namespace tandem::cpu {
-void attention_tile_avx512(const AttentionTile&, const uint16_t*, const uint16_t*, int64_t, const AttentionShape&,
-                           float*, int64_t) {}
+void attention_tile_avx512(const AttentionTile&, BlockedKeys, const uint16_t*, int64_t, const AttentionShape&, float*,
+                           int64_t) {}
 }  // namespace tandem::cpu
 
 #endif
