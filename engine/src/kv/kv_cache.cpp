@@ -47,6 +47,10 @@ uint16_t KvCache::key(int32_t seq, int32_t layer, int32_t pos, int32_t i) const 
 
 uint16_t* KvCache::values(int32_t seq, int32_t layer, int32_t pos) { return values_.data() + offset(seq, layer, pos); }
 
+const uint16_t* KvCache::values(int32_t seq, int32_t layer, int32_t pos) const {
+  return values_.data() + offset(seq, layer, pos);
+}
+
 void KvCache::set_length(int32_t seq, int32_t n) {
   TANDEM_CHECK(seq >= 0 && seq < n_seq_ && n >= 0 && n <= n_ctx_);
   lengths_[static_cast<size_t>(seq)] = n;

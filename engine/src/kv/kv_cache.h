@@ -28,6 +28,7 @@ class KvCache {
   int64_t key_block_stride() const;
   // Row of values for (seq, layer) starting at position pos.
   uint16_t* values(int32_t seq, int32_t layer, int32_t pos = 0);
+  const uint16_t* values(int32_t seq, int32_t layer, int32_t pos = 0) const;
 
   // Number of positions of a sequence that hold valid entries.
   int32_t length(int32_t seq) const { return lengths_[static_cast<size_t>(seq)]; }

@@ -40,6 +40,7 @@ void plan_attention_tiles(std::span<const int32_t> seq, int32_t n_head, int32_t 
     }
   }
   out.n_head_kv = n_head_kv;
+  out.group = group;
   out.heads_per_tile = heads_fitting(group, max_tokens);
   out.head_chunks = ceil_div(group, out.heads_per_tile);
   // A lone sequence's decode makes one tile per key/value head, which can leave threads idle:
@@ -48,6 +49,16 @@ void plan_attention_tiles(std::span<const int32_t> seq, int32_t n_head, int32_t 
     out.heads_per_tile = ceil_div(out.heads_per_tile, 2);
     out.head_chunks = ceil_div(group, out.heads_per_tile);
   }
+}
+
+TileSlot AttentionTiling::slot(int64_t i) const {
+  const int64_t item = n_tiles() - 1 - i;
+  TileSlot slot;
+  slot.run = runs[static_cast<size_t>(item / (static_cast<int64_t>(n_head_kv) * head_chunks))];
+  slot.kv_head = static_cast<int32_t>(item / head_chunks % n_head_kv);
+  slot.head_begin = slot.kv_head * group + static_cast<int32_t>(item % head_chunks) * heads_per_tile;
+  slot.head_end = std::min(slot.head_begin + heads_per_tile, (slot.kv_head + 1) * group);
+  return slot;
 }
 
 }  // namespace tandem

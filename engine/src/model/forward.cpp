@@ -81,6 +81,38 @@ void maybe_parallel(cpu::ThreadPool& pool, int64_t n, int64_t grain, Fn&& fn) {
   }
 }
 
+// What attend_tile reads of a batch: queries and outputs [n, q_dim], each token's sequence and
+// position.
+struct BatchQueries {
+  const float* q;
+  float* out;
+  const int32_t* seq;
+  const int32_t* pos;
+};
+
+// One attention tile of layer il: its queries (tokens x heads) attend their sequence's cache.
+void attend_tile(const ModelConfig& c, const KvCache& kv, int32_t il, bool sliding, const cpu::AttentionShape& shape,
+                 const BatchQueries& b, const TileSlot& slot, float* scores, int64_t scores_stride) {
+  // Causal: each token sees itself and what came before; a sliding layer sees its window (one
+  // token per run there, so the whole tile starts at that token's window).
+  cpu::AttentionTile tile;
+  const int32_t last_kv = b.pos[slot.run.end - 1] + 1;
+  if (sliding && last_kv > c.sliding_window) tile.first = last_kv - c.sliding_window;
+  for (int32_t t = slot.run.begin; t < slot.run.end; ++t) {
+    for (int32_t h = slot.head_begin; h < slot.head_end; ++h) {
+      tile.q[tile.n_queries] = b.q + static_cast<int64_t>(t) * c.q_dim() + h * c.head_dim;
+      tile.out[tile.n_queries] = b.out + static_cast<int64_t>(t) * c.q_dim() + h * c.head_dim;
+      tile.n_kv[tile.n_queries] = b.pos[t] + 1;
+      ++tile.n_queries;
+    }
+  }
+  const int32_t seq = b.seq[slot.run.begin];
+  const cpu::BlockedKeys keys{kv.key_blocks(seq, il) + slot.kv_head * c.head_dim * cpu::kKeyBlock,
+                              kv.key_block_stride()};
+  cpu::attention_tile(tile, keys, kv.values(seq, il) + slot.kv_head * c.head_dim, c.kv_dim(), shape, scores,
+                      scores_stride);
+}
+
 }  // namespace
 
 void forward(const Model& model, KvCache& kv, int32_t seq, std::span<const int32_t> tokens, ForwardState& s,
@@ -187,37 +219,14 @@ void forward_batch(const Model& model, KvCache& kv, std::span<const SequenceToke
       }
     });
     // Tiles of queries that share a key/value head are independent; each thread has its own
-    // score rows. The last runs (longest contexts) go first, so no thread is left with a big one.
+    // score rows.
     plan_attention_tiles(std::span<const int32_t>(s.seq_.data(), static_cast<size_t>(n)), c.n_head, c.n_head_kv,
                          pool.size(), sliding, s.tiling_);
-    const AttentionTiling& tiling = s.tiling_;
-    const int32_t group = c.n_head / c.n_head_kv;
-    pool.parallel_for_indexed(tiling.n_tiles(), 1, [&](int64_t begin, int64_t end, int thread) {
+    const BatchQueries queries{s.q_.data(), s.attn_.data(), s.seq_.data(), s.pos_.data()};
+    pool.parallel_for_indexed(s.tiling_.n_tiles(), 1, [&](int64_t begin, int64_t end, int thread) {
       float* scores = s.scores_.data() + static_cast<size_t>(thread) * s.scores_per_thread_;
       for (int64_t i = begin; i < end; ++i) {
-        const int64_t item = tiling.n_tiles() - 1 - i;
-        const TokenRun run = tiling.runs[static_cast<size_t>(item / (c.n_head_kv * tiling.head_chunks))];
-        const int32_t kv_head = static_cast<int32_t>(item / tiling.head_chunks % c.n_head_kv);
-        const int32_t head_begin = kv_head * group + static_cast<int32_t>(item % tiling.head_chunks) * tiling.heads_per_tile;
-        const int32_t head_end = std::min(head_begin + tiling.heads_per_tile, (kv_head + 1) * group);
-        const int32_t seq = s.seq_[static_cast<size_t>(run.begin)];
-        // Causal: each token sees itself and what came before; a sliding layer sees its window
-        // (one token per run there, so the whole tile starts at that token's window).
-        cpu::AttentionTile tile;
-        const int32_t last_kv = s.pos_[static_cast<size_t>(run.end - 1)] + 1;
-        if (sliding && last_kv > c.sliding_window) tile.first = last_kv - c.sliding_window;
-        for (int32_t t = run.begin; t < run.end; ++t) {
-          for (int32_t h = head_begin; h < head_end; ++h) {
-            tile.q[tile.n_queries] = s.q_.data() + static_cast<int64_t>(t) * c.q_dim() + h * c.head_dim;
-            tile.out[tile.n_queries] = s.attn_.data() + static_cast<int64_t>(t) * c.q_dim() + h * c.head_dim;
-            tile.n_kv[tile.n_queries] = s.pos_[static_cast<size_t>(t)] + 1;
-            ++tile.n_queries;
-          }
-        }
-        const cpu::BlockedKeys keys{kv.key_blocks(seq, il) + kv_head * c.head_dim * cpu::kKeyBlock,
-                                    kv.key_block_stride()};
-        cpu::attention_tile(tile, keys, kv.values(seq, il) + kv_head * c.head_dim, c.kv_dim(), shape, scores,
-                            s.n_ctx_);
+        attend_tile(c, kv, il, sliding, shape, queries, s.tiling_.slot(i), scores, s.n_ctx_);
       }
     });
     cpu::matmul(l.wo, s.attn_.data(), s.proj_.data(), n, s.scratch_, pool);
