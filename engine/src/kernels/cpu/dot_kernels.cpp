@@ -69,14 +69,14 @@ void add_activation_scales(GgmlType act_type, uint8_t* row, int64_t n) {
     const auto* blocks = reinterpret_cast<const BlockQ8_0*>(row);
     for (int64_t b = 0; b < n_blocks; ++b) {
       table[b] = fp16_to_fp32(blocks[b].d);
-      sums[b] = block_sum(blocks[b].qs);
+      sums[b] = -8 * block_sum(blocks[b].qs);
     }
   } else {
     const auto* blocks = reinterpret_cast<const BlockQ8_1*>(row);
     for (int64_t b = 0; b < n_blocks; ++b) {
       table[b] = fp16_to_fp32(blocks[b].d);
       table[n_blocks + b] = fp16_to_fp32(blocks[b].s);
-      sums[b] = block_sum(blocks[b].qs);
+      sums[b] = -8 * block_sum(blocks[b].qs);
     }
   }
 }

@@ -27,16 +27,17 @@ using RowDotFn = void (*)(const void* w_row, const uint8_t* act, size_t act_stri
 
 // Bytes of one activation row as the row kernels take it: the vec_dot_type blocks, then (for
 // Q8_0 and Q8_1, whose block scales are F16) 64-byte aligned tables: a float copy of every
-// block's d, for Q8_1 of its s, and the exact int32 sum of every block's quants. The tables spare
-// the kernels an F16 conversion per block and weight row (the packed kernels take the sums to
-// undo their unsigned weight offset); the scalar references ignore them.
+// block's d, for Q8_1 of its s, and -8 x the exact int32 sum of every block's quants. The tables
+// spare the kernels an F16 conversion per block and weight row; the sums let the packed kernels
+// undo their unsigned weight offset (8 for Q4_0, twice that for Q5_0) starting from a broadcast
+// load. The scalar references ignore them.
 size_t activation_row_bytes(GgmlType act_type, int64_t n);
 
 // Fills the tables of a row whose blocks are already written (no-op for other types).
 void add_activation_scales(GgmlType act_type, uint8_t* row, int64_t n);
 
 // Where those tables start in a row: d for block b at float [b], then Q8_1's s at float
-// [n_blocks + b], then the sum at int32 [k * n_blocks + b] with k = 1 for Q8_0 and 2 for Q8_1.
+// [n_blocks + b], then -8 x the sum at int32 [k * n_blocks + b] with k = 1 for Q8_0 and 2 for Q8_1.
 size_t activation_scales_offset(GgmlType act_type, int64_t n);
 
 // The kernel for a weight type at an ISA level (the scalar reference where that level has no

@@ -75,12 +75,15 @@ template <const PackedLayout& kLayout, int kBits, int NT>
 void packed_rows(const uint8_t* group, const uint8_t* act, size_t act_stride, int64_t n, float* out,
                  size_t out_stride) {
   constexpr bool kHasMin = kLayout.m != 0;
+  // The offset is undone from the table's -8 x sum, shifted left: offsets 8, 16 and 128.
+  constexpr int kOffsetShift = kLayout.offset == 16 ? 1 : kLayout.offset == 128 ? 4 : 0;
+  static_assert(kLayout.offset == 0 || kLayout.offset == 8 << kOffsetShift, "offset must be 8, 16 or 128");
   using ActBlock = typename Activation<kHasMin>::Block;
   const int64_t nb = n / kQK;
 
   const ActBlock* y[NT];
   const float* dy[NT];
-  const int32_t* sum_y[NT];
+  const int32_t* sum_y[NT];  // -8 x each block's sum (dot_kernels.h)
   for (int t = 0; t < NT; ++t) {
     const uint8_t* row = act + static_cast<size_t>(t) * act_stride;
     y[t] = reinterpret_cast<const ActBlock*>(row);
@@ -127,8 +130,10 @@ void packed_rows(const uint8_t* group, const uint8_t* act, size_t act_stride, in
     }
     for (int t = 0; t < NT; ++t) {
       // Every row's sum starts at -offset * (sum of the block's activations): exact integers,
-      // scaled once, as in the scalar reference.
-      __m512i sums = _mm512_set1_epi32(-kLayout.offset * sum_y[t][ib]);
+      // scaled once, as in the scalar reference. The table holds -8 x the sum.
+      __m512i sums = _mm512_setzero_si512();
+      if constexpr (kLayout.offset != 0) sums = _mm512_set1_epi32(sum_y[t][ib]);
+      if constexpr (kOffsetShift != 0) sums = _mm512_slli_epi32(sums, kOffsetShift);
       const int8_t* a = y[t][ib].qs;
       for (int k = 0; k < 8; ++k) {
         int32_t four;
