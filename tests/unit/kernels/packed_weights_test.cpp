@@ -51,7 +51,7 @@ TEST_P(PackedWeights, MatmulMatchesScalarReference) {
   WeightMatrix w{type, weights.data(), n_in, n_out, row_bytes, packed.get()};
 
   ThreadPool pool(2);
-  for (const int64_t n_tokens : {1, 2, 3, 4, 5, 7, 8, 13}) {
+  for (const int64_t n_tokens : {1, 2, 3, 4, 5, 7, 8, 13, 16, 20}) {
     const std::vector<float> x = random_values(static_cast<size_t>(n_in * n_tokens), 99, -0.2f);
     ActivationScratch scratch;
     const ConvertedActivations a = convert_activations(type, x.data(), n_in, n_tokens, scratch, pool);

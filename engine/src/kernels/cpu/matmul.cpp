@@ -28,11 +28,12 @@ void matmul_rows(const WeightMatrix& w, const ConvertedActivations& a, float* y,
   const int64_t packed_end = packed ? std::min(row_end, w.n_out / group_rows * group_rows) : row_begin;
   const size_t group_bytes = packed ? packed_group_bytes(w.type, w.n_in) : 0;
   const auto out_stride = static_cast<size_t>(w.n_out);
+  const int64_t packed_tile = a.n_tokens <= kMaxPackedTileTokens ? kMaxPackedTileTokens : kPackedPromptTileTokens;
   for (int64_t t0 = 0; t0 < a.n_tokens; t0 += kTokenChunk) {
     const int64_t t1 = std::min(a.n_tokens, t0 + kTokenChunk);
     for (int64_t o = row_begin; o < row_end;) {
       const bool in_group = o < packed_end;
-      const int64_t tile = in_group ? kMaxPackedTileTokens : kMaxTileTokens;
+      const int64_t tile = in_group ? packed_tile : kMaxTileTokens;
       for (int64_t t = t0; t < t1; t += tile) {
         const int n_tok = static_cast<int>(std::min<int64_t>(tile, t1 - t));
         const uint8_t* act = a.data + static_cast<size_t>(t) * a.row_stride;
