@@ -104,6 +104,7 @@ void attention_tile_avx512(const AttentionTile& tile, BlockedKeys k, const uint1
   const int32_t head_dim = shape.head_dim;
   const int32_t n_queries = tile.n_queries;
   const int32_t first = tile.first;
+  if (n_queries == 0) return;
   // Queries rounded to F16, in fours (the last four padded with copies, whose scores are dropped).
   alignas(64) float q16[(kMaxTileQueries + kQueriesPerPass - 1) * kMaxHeadDim];
   int32_t max_kv = 0;
