@@ -222,7 +222,13 @@ def main():
         + (f", in each of {args.rounds} rounds that alternate the engines." if args.rounds > 1 else "."),
         "",
     ] + lines + [""]
-    header = "# Tandem vs llama.cpp on CPU\n\nWritten by `benchmarks/bench_vs_llama_cpp.py`; newest run first.\n\n"
+    header = (
+        "# Tandem vs llama.cpp on CPU\n\nWritten by `benchmarks/bench_vs_llama_cpp.py`; newest run first.\n\n"
+        "This machine is a shared host whose speed drifts by up to 30% over minutes; in its slow spells\n"
+        "Tandem's compute-bound kernels lose more than llama.cpp's (SmolLM2-shaped Q4_0 pp512: 1.42x\n"
+        "slow, 1.73x fast, in runs minutes apart). Runs with --rounds alternate the engines and keep\n"
+        "each figure's best.\n\n"
+    )
     old = ""
     if os.path.exists(args.out):
         old = open(args.out).read()
