@@ -137,8 +137,9 @@ def main():
     if not args.no_write:
         path = ROOT / "benchmarks/RESULTS.md"
         text = path.read_text()
-        marker = "Written by `benchmarks/bench_vs_llama_cpp.py`; newest run first.\n"
-        path.write_text(text.replace(marker, marker + "\n" + table, 1) if marker in text else text + "\n" + table)
+        # Newest first: before the first run's heading, below the file's header paragraphs.
+        first_run = text.find("\n## ")
+        path.write_text(text[:first_run + 1] + table + "\n" + text[first_run + 1:] if first_run >= 0 else text + "\n" + table)
 
 
 if __name__ == "__main__":
