@@ -2,7 +2,7 @@
 // Vector math for the AVX-512 kernel files. Include only from files built with the AVX-512 flags
 // (engine/CMakeLists.txt): these inline functions must never be instantiated in baseline code.
 
-#include <immintrin.h>
+#include "kernels/cpu/avx512_intrinsics.h"
 
 namespace tandem::cpu::avx512_math {
 

@@ -4,13 +4,7 @@
 #include "kernels/cpu/elementwise.h"
 
 #if defined(__x86_64__)
-#if defined(__GNUC__) && !defined(__clang__)
-// GCC 12 fills unused AVX-512 lanes with self-initialised "undefined" vectors and warns at every
-// inlined call (a known false positive).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-#include <immintrin.h>
+#include "kernels/cpu/avx512_intrinsics.h"
 #include <math.h>
 
 #include "kernels/cpu/avx512_math.h"

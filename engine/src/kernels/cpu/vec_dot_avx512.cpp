@@ -8,12 +8,7 @@
 #include "quant/block_layouts.h"
 
 #if defined(__x86_64__)
-// GCC 12's AVX-512 intrinsics fill unused lanes with self-initialised "undefined" vectors and
-// then warn about them at every inlined call (a known false positive).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
+#include "kernels/cpu/avx512_intrinsics.h"
 
 #define TANDEM_VNNI 1
 #define TANDEM_AVX512 1
