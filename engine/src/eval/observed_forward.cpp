@@ -73,7 +73,7 @@ void ObservedForward::run(std::span<const int32_t> tokens, ActivationObserver* o
   const size_t layer_stride = static_cast<size_t>(s.n_ctx) * c.kv_dim();
   for (int32_t il = 0; il < c.n_layer; ++il) {
     const LayerWeights& l = w.layers[static_cast<size_t>(il)];
-    const bool sliding = c.sliding_window_pattern > 0 && (il + 1) % c.sliding_window_pattern != 0;
+    const bool sliding = c.is_sliding_layer(il);
     uint16_t* kc = s.k_cache.data() + il * layer_stride;
     uint16_t* vc = s.v_cache.data() + il * layer_stride;
 
@@ -89,11 +89,7 @@ void ObservedForward::run(std::span<const int32_t> tokens, ActivationObserver* o
       norm_rows(s.q.data(), l.q_norm, s.q.data(), n * c.n_head, c.head_dim, c.rms_eps);
       norm_rows(s.k.data(), l.k_norm, s.k.data(), n * c.n_head_kv, c.head_dim, c.rms_eps);
     }
-    cpu::RopeParams rope = c.rope;
-    if (sliding) {
-      rope.freq_base = c.rope_local_freq_base;
-      rope.freq_scale = 1.0f;
-    }
+    const cpu::RopeParams rope = c.rope_of(sliding);
     for (int64_t t = 0; t < n; ++t) {
       float* qt = s.q.data() + t * c.q_dim();
       float* kt = s.k.data() + t * c.kv_dim();

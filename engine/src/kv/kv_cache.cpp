@@ -40,6 +40,12 @@ void KvCache::write_key(int32_t seq, int32_t layer, int32_t pos, const float* ke
   for (int32_t i = 0; i < kv_dim_; ++i) block[i * cpu::kKeyBlock + pos % cpu::kKeyBlock] = fp32_to_fp16(key[i]);
 }
 
+void KvCache::write_value(int32_t seq, int32_t layer, int32_t pos, const float* value) {
+  TANDEM_CHECK(pos < n_ctx_);
+  uint16_t* row = values(seq, layer, pos);
+  for (int32_t i = 0; i < kv_dim_; ++i) row[i] = fp32_to_fp16(value[i]);
+}
+
 uint16_t KvCache::key(int32_t seq, int32_t layer, int32_t pos, int32_t i) const {
   TANDEM_CHECK(pos >= 0 && pos < n_ctx_ && i >= 0 && i < kv_dim_);
   return key_blocks(seq, layer)[(pos / cpu::kKeyBlock) * key_block_stride() + i * cpu::kKeyBlock + pos % cpu::kKeyBlock];

@@ -19,8 +19,9 @@ class KvCache {
   int32_t n_seq() const { return n_seq_; }
   size_t bytes() const { return (keys_.size() + values_.size()) * sizeof(uint16_t); }
 
-  // Stores the key of (seq, layer, pos), converted to F16.
+  // Store the key / value of (seq, layer, pos), converted to F16.
   void write_key(int32_t seq, int32_t layer, int32_t pos, const float* key);
+  void write_value(int32_t seq, int32_t layer, int32_t pos, const float* value);
   // Dimension i of that key.
   uint16_t key(int32_t seq, int32_t layer, int32_t pos, int32_t i) const;
   // The blocked keys of (seq, layer); blocks are key_block_stride() values apart.

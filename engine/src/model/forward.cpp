@@ -8,7 +8,6 @@
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/rope.h"
 #include "kernels/cpu/vec_dot.h"
-#include "quant/fp16.h"
 
 namespace tandem {
 
@@ -27,7 +26,7 @@ ForwardState::ForwardState(const ModelConfig& c, int32_t max_tokens, int32_t n_c
       gate_(static_cast<size_t>(max_tokens) * c.n_ff),
       up_(gate_.size()),
       rope_angles_(static_cast<size_t>(max_tokens) * static_cast<size_t>(c.rope.n_rot)),
-      rope_local_angles_(c.sliding_window_pattern > 0 ? rope_angles_.size() : 0),
+      rope_local_angles_(c.has_sliding_layers() ? rope_angles_.size() : 0),
       scores_per_thread_(static_cast<size_t>(max_tile_queries(c.n_head, c.n_head_kv)) * static_cast<size_t>(n_ctx)),
       scores_(static_cast<size_t>(pool_->size()) * scores_per_thread_),
       logits_(static_cast<size_t>(c.n_vocab)),
@@ -41,11 +40,6 @@ std::span<const float> ForwardState::logits(int32_t row) const {
 }
 
 namespace {
-
-// Gemma 3 alternates local (sliding-window) and global attention layers.
-bool is_sliding_layer(const ModelConfig& c, int32_t layer) {
-  return c.sliding_window_pattern > 0 && (layer + 1) % c.sliding_window_pattern != 0;
-}
 
 // Rows of tokens per unit of parallel elementwise work.
 constexpr int64_t kRowGrain = 4;
@@ -65,10 +59,6 @@ void rms_norm_rows(const float* x, const float* weight, float* y, int64_t n_rows
 void add_bias(float* y, const float* bias, int64_t n_rows, int64_t n) {
   if (!bias) return;
   for (int64_t r = 0; r < n_rows; ++r) cpu::add(y + r * n, bias, n);
-}
-
-void store_f16(const float* src, uint16_t* dst, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) dst[i] = fp32_to_fp16(src[i]);
 }
 
 // Applies fn(begin, end) to [0, n) in parallel when there is enough work to share.
@@ -154,10 +144,8 @@ void forward_batch(const Model& model, KvCache& kv, std::span<const SequenceToke
 
   // RoPE angles depend on the position only: once per token for every layer (and once more with
   // the local frequency base when the model has sliding-window layers).
-  cpu::RopeParams rope_local = c.rope;
-  rope_local.freq_base = c.rope_local_freq_base;
-  rope_local.freq_scale = 1.0f;
-  const bool has_sliding = c.sliding_window_pattern > 0;
+  const cpu::RopeParams rope_local = c.rope_of(true);
+  const bool has_sliding = c.has_sliding_layers();
   maybe_parallel(pool, n, kRowGrain, [&](int64_t begin, int64_t end) {
     const int32_t n_pairs = c.rope.n_rot / 2;
     for (int64_t t = begin; t < end; ++t) {
@@ -171,11 +159,16 @@ void forward_batch(const Model& model, KvCache& kv, std::span<const SequenceToke
     }
   });
 
+  // The attention tiles depend on the batch only: one plan for global layers, one for sliding ones.
+  const std::span<const int32_t> token_seqs(s.seq_.data(), static_cast<size_t>(n));
+  plan_attention_tiles(token_seqs, c.n_head, c.n_head_kv, pool.size(), false, s.tiling_);
+  if (has_sliding) plan_attention_tiles(token_seqs, c.n_head, c.n_head_kv, pool.size(), true, s.sliding_tiling_);
+
   const float attn_scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
   const cpu::AttentionShape shape{c.n_head, c.n_head_kv, c.head_dim, c.scale_queries ? 1.0f : attn_scale};
   for (int32_t il = 0; il < c.n_layer; ++il) {
     const LayerWeights& l = w.layers[static_cast<size_t>(il)];
-    const bool sliding = is_sliding_layer(c, il);
+    const bool sliding = c.is_sliding_layer(il);
 
     // Attention block: norm, Q/K/V projections, per-head norms, RoPE, cache, attention, output.
     rms_norm_rows(s.x_.data(), l.attn_norm, s.xn_.data(), n, d, c.rms_eps, pool);
@@ -215,18 +208,17 @@ void forward_batch(const Model& model, KvCache& kv, std::span<const SequenceToke
         cpu::rope_rotate(kt, c.n_head_kv, c.head_dim, cos_theta, cos_theta + n_pairs, rope);
         if (c.scale_queries) cpu::scale(qt, attn_scale, c.q_dim());
         kv.write_key(seq, il, pos, kt);
-        store_f16(s.v_.data() + t * c.kv_dim(), kv.values(seq, il, pos), c.kv_dim());
+        kv.write_value(seq, il, pos, s.v_.data() + t * c.kv_dim());
       }
     });
     // Tiles of queries that share a key/value head are independent; each thread has its own
     // score rows.
-    plan_attention_tiles(std::span<const int32_t>(s.seq_.data(), static_cast<size_t>(n)), c.n_head, c.n_head_kv,
-                         pool.size(), sliding, s.tiling_);
+    const AttentionTiling& tiling = sliding ? s.sliding_tiling_ : s.tiling_;
     const BatchQueries queries{s.q_.data(), s.attn_.data(), s.seq_.data(), s.pos_.data()};
-    pool.parallel_for_indexed(s.tiling_.n_tiles(), 1, [&](int64_t begin, int64_t end, int thread) {
+    pool.parallel_for_indexed(tiling.n_tiles(), 1, [&](int64_t begin, int64_t end, int thread) {
       float* scores = s.scores_.data() + static_cast<size_t>(thread) * s.scores_per_thread_;
       for (int64_t i = begin; i < end; ++i) {
-        attend_tile(c, kv, il, sliding, shape, queries, s.tiling_.slot(i), scores, s.n_ctx_);
+        attend_tile(c, kv, il, sliding, shape, queries, tiling.slot(i), scores, s.n_ctx_);
       }
     });
     cpu::matmul(l.wo, s.attn_.data(), s.proj_.data(), n, s.scratch_, pool);

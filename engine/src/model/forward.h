@@ -54,7 +54,8 @@ class ForwardState {
   std::vector<float> rope_local_angles_;  // the same for sliding-window layers (gemma3), or empty
   size_t scores_per_thread_;     // [max_tile_queries, n_ctx]: a thread's attention weights
   std::vector<float> scores_;    // [n_threads, scores_per_thread_]
-  AttentionTiling tiling_;       // this layer's attention tiles
+  AttentionTiling tiling_;          // this batch's attention tiles for global layers
+  AttentionTiling sliding_tiling_;  // and for sliding-window layers (one token per run)
   std::vector<float> logits_;    // [rows asked for so far, n_vocab], grown on demand
   std::vector<int32_t> seq_;     // [max_tokens] sequence of each token of the batch
   std::vector<int32_t> pos_;     // [max_tokens] its position in that sequence

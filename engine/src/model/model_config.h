@@ -37,6 +37,21 @@ struct ModelConfig {
 
   int32_t q_dim() const { return n_head * head_dim; }
   int32_t kv_dim() const { return n_head_kv * head_dim; }
+
+  // gemma3 alternates local (sliding-window) and global attention layers.
+  bool has_sliding_layers() const { return sliding_window_pattern > 0; }
+  bool is_sliding_layer(int32_t layer) const {
+    return has_sliding_layers() && (layer + 1) % sliding_window_pattern != 0;
+  }
+  // The RoPE of a layer: the sliding layers have their own frequency base and no scaling.
+  cpu::RopeParams rope_of(bool sliding) const {
+    cpu::RopeParams p = rope;
+    if (sliding) {
+      p.freq_base = rope_local_freq_base;
+      p.freq_scale = 1.0f;
+    }
+    return p;
+  }
 };
 
 Result<ModelConfig> read_model_config(const gguf::GgufFile& file);

@@ -29,6 +29,9 @@ TEST(KvCache, SequencesAreIndependentAndPrefixesCopy) {
   EXPECT_EQ(fp16_to_fp32(kv.key(2, 1, 2, 3)), 100 + 20 + 3);
   EXPECT_EQ(kv.values(2, 0, 1)[0], 1000 + 10);
   EXPECT_EQ(kv.length(1), 0);
+  const float value[4] = {0.5f, -2.0f, 3.0f, 65504.0f};
+  kv.write_value(1, 1, 7, value);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(fp16_to_fp32(kv.values(1, 1, 7)[i]), value[i]);
   kv.truncate(0, 2);
   EXPECT_EQ(kv.length(0), 2);
   kv.truncate(0, 4);  // truncating never grows

@@ -290,7 +290,6 @@ void q6_k_packed_rows(const uint8_t* group, const uint8_t* act, size_t act_strid
   for (int t = 0; t < NT; ++t) _mm256_storeu_ps(out + static_cast<size_t>(t) * out_stride, row_sums(acc[t]));
 }
 
-
 // The K-quant kernels as types, for k_by_tokens.
 struct Q4K {
   template <int NT>
@@ -344,7 +343,7 @@ void by_tokens(const uint8_t* group, const uint8_t* act, size_t act_stride, int6
         break;
       }
       [[fallthrough]];
-    default:  // 9 to 15: eight, then the rest
+    default:  // 9 to 15 (or 16 where sixteen does not fit): eight, then the rest
       packed_rows<kLayout, kBits, 8>(group, act, act_stride, n, out, out_stride);
       by_tokens<kLayout, kBits>(group, act + 8 * act_stride, act_stride, n, n_tok - 8, out + 8 * out_stride, out_stride);
       break;
