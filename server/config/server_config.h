@@ -6,13 +6,9 @@
 #include <string>
 #include <vector>
 
-namespace tandem::config {
+#include "config/byte_size.h"
 
-// A byte count, written in a config as 4096, "4GB" (SI, 10^9) or "512MiB" (IEC, 2^20).
-struct ByteSize {
-  uint64_t bytes = 0;
-  bool operator==(const ByteSize&) const = default;
-};
+namespace tandem::config {
 
 struct ServerConfig {
   // network
@@ -22,6 +18,7 @@ struct ServerConfig {
   // model
   std::string model_path;  // absolute; a directory holding one .gguf file is resolved to that file
   std::string model_name;  // the id clients send as "model"; empty = the file name without .gguf
+  std::string model_directory;  // where /admin/model/load may load from; empty = only model.path reloads
   int64_t max_batch_size = 0;
   int64_t gpu_id = 0;
   int64_t context_size = 0;  // tokens per sequence
@@ -43,6 +40,9 @@ struct ServerConfig {
   double shutdown_grace = 0;
   // security
   std::vector<std::string> api_keys;  // empty = no authentication
+  std::vector<std::string> admin_api_keys;  // the only keys the /admin routes accept; empty = admin off
+  bool admin_on_loopback_without_key = false;  // admin routes open to loopback clients with no key
+  std::vector<std::string> allowed_hosts;  // Host header names accepted; empty = any
   // cors
   std::vector<std::string> cors_allowed_origins;  // empty = no CORS headers; "*" = any origin
   // logging
