@@ -9,6 +9,12 @@
 
 namespace tandem::config {
 
+// A byte count, written in a config as 4096, "4GB" (SI, 10^9) or "512MiB" (IEC, 2^20).
+struct ByteSize {
+  uint64_t bytes = 0;
+  bool operator==(const ByteSize&) const = default;
+};
+
 // Accepts a non-negative number (decimals allowed: "1.5GiB") and an optional unit, case-insensitive:
 // B, KB/MB/GB/TB (powers of 1000), KiB/MiB/GiB/TiB (powers of 1024), and K/M/G/T (powers of 1024,
 // as most tools read them). Whitespace between number and unit is allowed.

@@ -5,24 +5,18 @@
 
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "config/config_report.h"
+#include "config/option_loader.h"
 #include "config/server_config.h"
 
 namespace tandem::config {
 
-// A command-line value for an option, by JSON path or short flag ("network.port" or "port").
-struct Override {
-  std::string name;
-  std::string text;
-};
+using LoadedConfig = LoadedConfigT<ServerConfig>;
 
-struct LoadedConfig {
-  ServerConfig config;
-  ConfigReport report;
-};
+// serve's table and its cross-checks, for the shared loader.
+const OptionSchema<ServerConfig>& server_schema();
 
 // The declared defaults (model.path empty).
 ServerConfig default_config();
