@@ -1,0 +1,66 @@
+"""Fixtures for the gateway tests: real backends and a real gateway, each stopped when its test ends.
+
+`make_backend` starts `tandem serve` on stories260K (or another model); `make_gateway` starts
+`tandem gateway` in front of given links; `make_proxy` starts a latency-injecting TCP proxy
+(latency_proxy.py). All of them listen on loopback only, on free ports.
+"""
+
+import pytest
+
+from gateway_harness import Backend, Gateway
+from latency_proxy import LatencyProxy
+
+
+@pytest.fixture
+def make_backend(tmp_path):
+    started = []
+
+    def start(name: str, **kwargs) -> Backend:
+        b = Backend(tmp_path, name, **kwargs)
+        started.append(b)
+        return b
+
+    yield start
+    for b in started:
+        b.stop()
+
+
+@pytest.fixture
+def make_gateway(tmp_path):
+    started = []
+
+    def start(links, **kwargs) -> Gateway:
+        g = Gateway(tmp_path, links, **kwargs)
+        started.append(g)
+        return g
+
+    yield start
+    for g in started:
+        g.stop()
+
+
+@pytest.fixture
+def make_proxy():
+    started = []
+
+    def start(target_port: int, **kwargs) -> LatencyProxy:
+        p = LatencyProxy(target_port, **kwargs)
+        started.append(p)
+        return p
+
+    yield start
+    for p in started:
+        p.close()
+
+
+@pytest.fixture
+def pair(make_backend):
+    """Two stories260K backends: primary and backup."""
+    return make_backend("primary"), make_backend("backup")
+
+
+@pytest.fixture
+def gateway(pair, make_gateway):
+    """A gateway in front of `pair`, primary first."""
+    primary, backup = pair
+    return make_gateway([("primary", primary.url), ("backup", backup.url)])

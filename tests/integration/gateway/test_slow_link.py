@@ -1,0 +1,135 @@
+"""A slow primary (+250 ms each way, injected by a userspace proxy) moves traffic to the backup and back.
+
+Failover numbers (gateway_harness.FAST_FAILOVER): threshold 200 ms, a probe every 100 ms, slow after
+3 slow probes, back after 10 good probes and at least min_hold_seconds since the last switch.
+"""
+
+import threading
+import time
+
+import requests
+
+from gateway_harness import FAST_FAILOVER, SMOLLM2, SMOLLM2_ID, STORIES, wait_until
+from load import Load
+
+DELAY_MS = 250
+SWITCH_WITHIN_S = 5
+RECOVER_S = FAST_FAILOVER["recover_probes"] * FAST_FAILOVER["probe_interval_ms"] / 1000
+
+
+def slow_setup(make_backend, make_gateway, make_proxy, primary_model=STORIES, **failover):
+    primary, backup = make_backend("primary", model=primary_model), make_backend("backup")
+    proxy = make_proxy(primary.port)
+    gw = make_gateway([("primary", f"http://127.0.0.1:{proxy.port}"), ("backup", backup.url)], failover=failover)
+    return proxy, gw
+
+
+def assert_no_failures(load, gw):
+    failures = load.failures()
+    assert not failures, f"{len(failures)} requests failed, first: {failures[0]}\n{gw.log_text()}"
+
+
+def test_slow_primary_fails_over_and_recovers_after_the_recover_rule(make_backend, make_gateway, make_proxy):
+    proxy, gw = slow_setup(make_backend, make_gateway, make_proxy)
+    hold = FAST_FAILOVER["min_hold_seconds"]
+    with Load(gw) as load:
+        wait_until(lambda: load.first("primary", 0), 5, what="a request served by the primary")
+        slowed = time.monotonic()
+        proxy.set_delay(DELAY_MS)
+        first_backup = wait_until(lambda: load.first("backup", slowed), SWITCH_WITHIN_S + 5,
+                                  what="a request served by the backup")
+        assert first_backup.sent - slowed <= SWITCH_WITHIN_S, \
+            f"the backup took {first_backup.sent - slowed:.1f} s to take over"
+
+        status = gw.links()
+        assert status["active"] == "backup"
+        assert status["mode"] == "failover"
+        assert next(link for link in status["links"] if link["name"] == "primary")["state"] == "slow"
+        switch = [e for e in status["events"] if e["from"] == "primary" and e["to"] == "backup"]
+        assert switch and switch[-1]["reason"], status["events"]
+
+        # Stay slow until the hold is over, so that only the recover rule delays the return.
+        time.sleep(max(0.0, first_backup.sent + hold + 0.5 - time.monotonic()))
+        restored = time.monotonic()
+        proxy.set_delay(0)
+        back = wait_until(lambda: load.first("primary", restored), RECOVER_S + 10,
+                          what="a request served by the primary again")
+    assert_no_failures(load, gw)
+    # The gateway returns only after recover_probes good probes (10 x 100 ms); allow for timer slack.
+    assert back.sent - restored >= 0.7 * RECOVER_S, f"back on the primary after {back.sent - restored:.2f} s"
+    # Between the switch and the return, every request sent well after the slowdown went to the backup.
+    for s in load.snapshot():
+        if slowed + SWITCH_WITHIN_S <= s.sent < restored:
+            assert s.link == "backup", s
+    status = gw.links()
+    assert status["active"] == "primary" and status["mode"] == "normal"
+    assert [e for e in status["events"] if e["from"] == "backup" and e["to"] == "primary"], status["events"]
+
+
+def test_the_return_waits_for_min_hold_seconds(make_backend, make_gateway, make_proxy):
+    hold = 4
+    proxy, gw = slow_setup(make_backend, make_gateway, make_proxy, min_hold_seconds=hold)
+    with Load(gw) as load:
+        wait_until(lambda: load.first("primary", 0), 5, what="a request served by the primary")
+        slowed = time.monotonic()
+        proxy.set_delay(DELAY_MS)
+        first_backup = wait_until(lambda: load.first("backup", slowed), SWITCH_WITHIN_S + 5,
+                                  what="a request served by the backup")
+        # Fast again at once: the recover probes pass after ~1 s, but the hold keeps the backup.
+        proxy.set_delay(0)
+        back = wait_until(lambda: load.first("primary", first_backup.sent), hold + RECOVER_S + 10,
+                          what="a request served by the primary again")
+    assert_no_failures(load, gw)
+    # The switch came before the first backup request was sent: the return is at least `hold` later.
+    assert back.done - first_backup.sent >= hold - 0.3, \
+        f"back on the primary {back.done - first_backup.sent:.2f} s after the switch (hold {hold} s)"
+
+
+def test_slow_requests_in_flight_stay_on_their_link(make_backend, make_gateway, make_proxy):
+    """A slow link that is still alive keeps the requests it is serving: none is cut or retried."""
+    # The demo model writes ~400 tokens/s here: a 1500-token stream lasts seconds, longer than the switch.
+    proxy, gw = slow_setup(make_backend, make_gateway, make_proxy, primary_model=SMOLLM2, slow_probes=2)
+    switched = []
+
+    def watch():
+        while not switched and time.monotonic() < deadline:
+            if gw.links()["active"] == "backup":
+                switched.append(time.monotonic())
+            time.sleep(0.05)
+
+    proxy.set_delay(DELAY_MS)
+    deadline = time.monotonic() + SWITCH_WITHIN_S + 10
+    watcher = threading.Thread(target=watch, daemon=True)
+    # Sent before the probes notice: a long stream starts on the slow primary and outlives the switch.
+    with requests.post(gw.url + "/v1/completions", headers=gw.headers(), stream=True, timeout=60,
+                       json={"model": SMOLLM2_ID, "prompt": "Once upon a time", "max_tokens": 1500,
+                             "stream": True, "temperature": 0, "logit_bias": {"0": -100, "2": -100}}) as r:
+        watcher.start()
+        assert r.status_code == 200
+        link = r.headers["X-Tandem-Link"]
+        body = r.text
+        ended = time.monotonic()
+    watcher.join()
+    assert link == "primary"
+    assert switched, f"the gateway never switched to the backup\n{gw.log_text()}"
+    assert switched[0] < ended, "the stream ended before the switch: make it longer"
+    assert body.rstrip().endswith("data: [DONE]"), body[-500:]
+    assert '"error"' not in body
+    assert body.count('"text"') >= 1400, "the stream was cut short"
+
+
+def test_when_every_link_is_slow_the_fastest_serves_and_the_gateway_is_degraded(make_backend, make_gateway,
+                                                                                  make_proxy):
+    primary, backup = make_backend("primary"), make_backend("backup")
+    slow_primary, slow_backup = make_proxy(primary.port), make_proxy(backup.port)
+    gw = make_gateway([("primary", f"http://127.0.0.1:{slow_primary.port}"),
+                       ("backup", f"http://127.0.0.1:{slow_backup.port}")])
+    slow_primary.set_delay(300)  # 600 ms round trip: slow, but within the 1 s probe timeout
+    slow_backup.set_delay(150)  # 300 ms round trip: above the 200 ms threshold, but the faster one
+    wait_until(lambda: gw.links()["mode"] == "degraded", 10, what="degraded mode")
+    status = gw.links()
+    assert {link["state"] for link in status["links"]} == {"slow"}
+    assert status["active"] == "backup"
+    assert requests.get(gw.url + "/health", timeout=5).status_code == 200
+    r = gw.complete()
+    assert r.status_code == 200 and r.headers["X-Tandem-Link"] == "backup"
