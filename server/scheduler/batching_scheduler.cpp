@@ -158,11 +158,14 @@ void BatchingScheduler::run() {
         queue_.pop_front();
         metrics_.queue_depth.set(static_cast<int64_t>(queue_.size()));
         lock.unlock();
+        // admit() may hand `pending` on to an observer: the error path keeps its own references.
+        const std::shared_ptr<GenerationSink> sink = pending.sink;
+        const std::string request_id = pending.job.request_id;
         try {
           admit(pending);
         } catch (const std::exception& e) {
-          log::error(std::string("generation failed: ") + e.what(), pending.job.request_id);
-          pending.sink->on_error(SchedulerError{ErrorKind::kInternal, "generation failed; see the server log"});
+          log::error(std::string("generation failed: ") + e.what(), request_id);
+          sink->on_error(SchedulerError{ErrorKind::kInternal, "generation failed; see the server log"});
         }
         lock.lock();
       }
@@ -303,7 +306,7 @@ class BatchingScheduler::JobObserver : public SequenceObserver {
     p_.sink->on_finish(outcome);
   }
 
-  void fail(const SchedulerError& error) { p_.sink->on_error(error); }
+  const std::shared_ptr<CancelToken>& cancel_token() const { return p_.job.cancel; }
 
  private:
   BatchingScheduler& scheduler_;
@@ -367,23 +370,31 @@ void BatchingScheduler::admit(Pending& p) {
     return sink.on_error(invalid(ok.error(), "logit_bias"));
   }
 
+  // The observer takes the pending request (and its sink) with it; keep a reference to the sink
+  // for a begin() that refuses or throws (out of memory), so the request still gets its answer.
+  const std::shared_ptr<GenerationSink> keep_sink = p.sink;
+  const std::string request_id = job.request_id;
+  auto observer = std::make_shared<JobObserver>(*this, std::move(p));
+  Status begun = ok_status();
+  try {
+    begun = backend_->begin(request, observer);
+  } catch (const std::exception& e) {
+    log::error(std::string("the engine could not start the generation: ") + e.what(), request_id);
+    return keep_sink->on_error(
+        SchedulerError{ErrorKind::kInternal, "the engine could not start the generation; see the server log"});
+  }
+  // Checked above; a refusal here is the engine's own validation.
+  if (!begun) return keep_sink->on_error(invalid(begun.error(), ""));
+
+  // Counted only once the backend holds the sequence: its on_finish uncounts it.
   metrics_.prompt_tokens.add(static_cast<uint64_t>(n_prompt));
   {
     std::lock_guard lock(mutex_);
-    running_tokens_.push_back(job.cancel);
+    running_tokens_.push_back(observer->cancel_token());
     running_ = static_cast<int64_t>(running_tokens_.size());
     metrics_.running.set(running_);
   }
-  sink.on_start(StartInfo{n_prompt});
-  auto observer = std::make_shared<JobObserver>(*this, std::move(p));
-  if (auto begun = backend_->begin(request, observer); !begun) {
-    std::lock_guard lock(mutex_);
-    running_tokens_.pop_back();
-    running_ = static_cast<int64_t>(running_tokens_.size());
-    metrics_.running.set(running_);
-    // Checked above; a refusal here is the engine's own validation.
-    observer->fail(invalid(begun.error(), ""));
-  }
+  keep_sink->on_start(StartInfo{n_prompt});
 }
 
 }  // namespace tandem::server

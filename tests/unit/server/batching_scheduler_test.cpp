@@ -44,7 +44,7 @@ struct Gate {
 
 class FakeBackend : public ModelBackend {
  public:
-  explicit FakeBackend(Gate& gate) : gate_(gate) {}
+  explicit FakeBackend(Gate& gate, bool throw_on_begin = false) : gate_(gate), throw_on_begin_(throw_on_begin) {}
   int32_t n_ctx() const override { return 64; }
   int32_t n_vocab() const override { return 100; }
   std::vector<int32_t> tokenize(std::string_view prompt) const override {
@@ -58,6 +58,7 @@ class FakeBackend : public ModelBackend {
   bool has_free_slot() const override { return !pending_; }
   int32_t n_active() const override { return pending_ ? 1 : 0; }
   Status begin(const GenerationRequest& request, std::shared_ptr<SequenceObserver> observer) override {
+    if (throw_on_begin_) throw std::bad_alloc();  // as the KV cache or a buffer can when memory runs out
     pending_ = request;
     observer_ = std::move(observer);
     return ok_status();
@@ -88,6 +89,7 @@ class FakeBackend : public ModelBackend {
 
  private:
   Gate& gate_;
+  bool throw_on_begin_;
   std::optional<GenerationRequest> pending_;
   std::shared_ptr<SequenceObserver> observer_;
 };
@@ -135,7 +137,7 @@ class SchedulerTest : public ::testing::Test {
   std::unique_ptr<BatchingScheduler> make(BatchingSchedulerOptions options = {}) {
     BackendLoader loader = [this](const std::string& path) -> Result<std::unique_ptr<ModelBackend>> {
       if (path == "/bad") return make_error("not a model");
-      return std::unique_ptr<ModelBackend>(std::make_unique<FakeBackend>(gate_));
+      return std::unique_ptr<ModelBackend>(std::make_unique<FakeBackend>(gate_, throw_on_begin_));
     };
     return std::make_unique<BatchingScheduler>(options, loader, metrics_);
   }
@@ -152,6 +154,7 @@ class SchedulerTest : public ::testing::Test {
   }
 
   Gate gate_;
+  bool throw_on_begin_ = false;
   metrics::ServerMetrics metrics_;
 };
 
@@ -306,6 +309,25 @@ TEST_F(SchedulerTest, GenerationTimeoutEndsAsLength) {
   ASSERT_TRUE(sink->wait());
   EXPECT_EQ(sink->outcome->finish_reason, "length");
   EXPECT_LT(sink->outcome->n_completion_tokens, 60);
+}
+
+// begin() failing by exception (out of memory) must reach the request's sink as an error and
+// leave nothing counted as running.
+TEST_F(SchedulerTest, BeginThatThrowsFailsTheRequestAndLeaksNothing) {
+  throw_on_begin_ = true;
+  auto s = make();
+  load(*s);
+  for (int i = 0; i < 3; ++i) {
+    auto sink = std::make_shared<RecordingSink>();
+    ASSERT_FALSE(s->submit(job("abc"), sink));
+    ASSERT_TRUE(sink->wait());
+    ASSERT_TRUE(sink->error);
+    EXPECT_EQ(sink->error->kind, ErrorKind::kInternal);
+    EXPECT_FALSE(sink->started);
+  }
+  EXPECT_EQ(s->status().running, 0);
+  EXPECT_EQ(s->status().queued, 0);
+  EXPECT_EQ(metrics_.running.value(), 0);
 }
 
 TEST_F(SchedulerTest, UnloadAndReload) {
