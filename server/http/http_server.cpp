@@ -12,7 +12,9 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 
+#include "core/check.h"
 #include "http/api_error.h"
 #include "http/auth.h"
 #include "http/cors.h"
@@ -78,10 +80,22 @@ struct detail::ServerCore : std::enable_shared_from_this<detail::ServerCore> {
   uint16_t bound_port = 0;
   std::mutex sessions_mutex;
   std::vector<std::weak_ptr<Session>> sessions;
+  // Open connections, in all and per client address; guarded by slots_mutex.
+  std::mutex slots_mutex;
+  size_t open_connections = 0;
+  std::unordered_map<std::string, size_t> open_per_address;
+  // Out of file descriptors, accept() fails at once every time it is tried: wait instead of
+  // spinning, doubling the wait up to a second; one log line per episode.
+  net::steady_timer accept_retry{ioc};
+  std::chrono::milliseconds accept_backoff{0};
 
   ServerCore(HttpServerOptions o, Router r) : options(std::move(o)), router(std::move(r)), cors(options.cors_origins) {}
 
   void accept();
+  void on_accept_error(const beast::error_code& ec);
+  // Takes a connection slot for `address`, or says which limit is reached.
+  std::optional<std::string> take_slot(const std::string& address);
+  void release_slot(const std::string& address);
   void add_session(const std::shared_ptr<Session>& s);
   template <typename F>
   void for_each_session(F f);
@@ -97,12 +111,16 @@ namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<detail::ServerCore> server)
-      : stream_(std::move(socket)), server_(std::move(server)) {
+  Session(tcp::socket socket, std::shared_ptr<detail::ServerCore> server, std::string address)
+      : stream_(std::move(socket)),
+        server_(std::move(server)),
+        address_(std::move(address)),
+        read_timer_(stream_.get_executor()) {
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) client_ = ep.address().to_string() + ":" + std::to_string(ep.port());
   }
+  ~Session() { server_->release_slot(address_); }
 
   void start() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
@@ -157,16 +175,61 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // ---- reading ----
 
+  // Between keep-alive requests the idle timeout applies, but only until the next request's first
+  // byte: from then on the client has the read timeout to send all of it.
   void read_header() {
+    if (n_requests_ == 0 || buffer_.size() > 0) return read_request();
+    stream_.expires_never();
+    arm_read_timer(server_->options.idle_timeout);
+    stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+      const bool timed_out = self->read_timer_fired();
+      if (ec || timed_out || self->closed_) return self->close();
+      self->read_request();
+    });
+  }
+
+  void read_request() {
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(server_->options.max_body_bytes);
-    stream_.expires_after(n_requests_ == 0 ? server_->options.read_timeout : server_->options.idle_timeout);
+    stream_.expires_never();  // the read timer below rules reads; the stream's own would close at once
+    arm_read_timer(server_->options.read_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
   }
 
+  // The read deadline is a timer of its own rather than the stream's: the stream closes the socket
+  // when its deadline passes, and a client that is mid-request is owed a 408 first.
+  void arm_read_timer(std::chrono::milliseconds timeout) {
+    read_timed_out_ = false;
+    read_timer_.expires_after(timeout);
+    // A timer that expired just as it was cancelled still runs its handler: the generation tells
+    // that stale handler from the current one.
+    read_timer_.async_wait([self = shared_from_this(), generation = ++read_timer_generation_](beast::error_code ec) {
+      if (ec || self->closed_ || generation != self->read_timer_generation_) return;
+      self->read_timed_out_ = true;
+      beast::error_code ignored;
+      self->stream_.socket().cancel(ignored);
+    });
+  }
+  // Stops the read timer; true when it had fired (the read was cut short by it).
+  bool read_timer_fired() {
+    read_timer_.cancel();
+    ++read_timer_generation_;
+    return read_timed_out_;
+  }
+
+  void request_timeout() {
+    fail_request(ApiError{408, "the request was not received in time (timeouts.read_seconds)",
+                          "invalid_request_error", "", "timeout"});
+  }
+
   void on_header(beast::error_code ec) {
+    if (read_timer_fired()) {
+      // Say so to a client that had started a request; one that sent nothing is just closed.
+      if (buffer_.size() > 0 || parser_->got_some()) return request_timeout();
+      return close();
+    }
     if (ec) {
       if (ec == bhttp::error::body_limit) {
         // The parser compares Content-Length with the limit while reading the header.
@@ -185,13 +248,15 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     auto& msg = parser_->get();
+    if (auto refused = check_framing(msg)) return fail_request(invalid_request(*refused));
     if (auto length = parser_->content_length(); length && *length > server_->options.max_body_bytes) {
       fail_request(payload_too_large("the request body has " + std::to_string(*length) + " bytes, more than the " +
                                      std::to_string(server_->options.max_body_bytes) +
                                      " this server accepts (limits.max_body_bytes)"));
       return;
     }
-    stream_.expires_after(server_->options.read_timeout);
+    // The body shares the request's read deadline, armed when its header began.
+    arm_read_timer(remaining_read_time());
     if (beast::iequals(msg[bhttp::field::expect], "100-continue")) {
       static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       net::async_write(stream_, net::buffer(kContinue), [self = shared_from_this()](beast::error_code wec, size_t) {
@@ -208,7 +273,31 @@ class Session : public std::enable_shared_from_this<Session> {
                       [self = shared_from_this()](beast::error_code ec, size_t) { self->on_body(ec); });
   }
 
+  // RFC 9112 section 6: a request body is framed by Content-Length or by a final "chunked"
+  // coding, never both; anything else cannot be delimited, and reading on would take the body's
+  // bytes for the next request (request smuggling). Such a request is refused and the connection
+  // closed.
+  std::optional<std::string> check_framing(const bhttp::request_parser<bhttp::string_body>::value_type& msg) const {
+    if (msg.find(bhttp::field::transfer_encoding) == msg.end()) return std::nullopt;
+    std::string coding = to_lower(msg[bhttp::field::transfer_encoding]);
+    std::erase_if(coding, [](char c) { return c == ' ' || c == '\t'; });
+    if (coding != "chunked") {
+      return "Transfer-Encoding \"" + std::string(msg[bhttp::field::transfer_encoding]) +
+             "\" is not supported; send the body with Content-Length or Transfer-Encoding: chunked";
+    }
+    if (msg.find(bhttp::field::content_length) != msg.end()) {
+      return "the request has both Content-Length and Transfer-Encoding; send only one";
+    }
+    return std::nullopt;
+  }
+
+  std::chrono::milliseconds remaining_read_time() const {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(read_timer_.expiry() - Clock::now());
+    return std::max(left, std::chrono::milliseconds(1));
+  }
+
   void on_body(beast::error_code ec) {
+    if (read_timer_fired()) return request_timeout();
     if (ec == bhttp::error::body_limit) {
       fail_request(payload_too_large("the request body is larger than the " +
                                      std::to_string(server_->options.max_body_bytes) +
@@ -216,9 +305,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     if (ec) {
-      if (ec == beast::error::timeout) {
-        fail_request(ApiError{408, "the request was not received in time", "invalid_request_error", "", "timeout"});
-      } else if (ec == net::error::eof || ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
+      if (ec == net::error::eof || ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
                  ec == net::error::connection_reset) {
         close();
       } else {
@@ -242,6 +329,7 @@ class Session : public std::enable_shared_from_this<Session> {
                              ? std::string(sent_id)
                              : "req-" + std::to_string(server_->next_id.fetch_add(1, std::memory_order_relaxed));
     keep_alive_ = msg.keep_alive();
+    http10_ = msg.version() < 11;
     begin_exchange(request);
     route(request);
   }
@@ -358,8 +446,14 @@ class Session : public std::enable_shared_from_this<Session> {
     res->set(bhttp::field::content_type, content_type);
     res->set(bhttp::field::cache_control, "no-cache");
     res->set("X-Accel-Buffering", "no");  // tells nginx-style proxies not to hold events back
-    res->keep_alive(keep_alive_now());
-    res->chunked(true);
+    if (http10_) {
+      // HTTP/1.0 has no chunked coding: the body is the raw events, and closing ends it.
+      keep_alive_ = false;
+      res->keep_alive(false);
+    } else {
+      res->keep_alive(keep_alive_now());
+      res->chunked(true);
+    }
     auto serializer = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*res);
     queue_.push_back(Outgoing{OutKind::kHeader, nullptr, std::move(res), std::move(serializer), {}});
     write_next();
@@ -367,10 +461,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void do_chunk(uint64_t exchange, std::string data) {
     if (exchange != exchange_id_ || exchange_done_ || !streaming_ || data.empty() || gone()) return;
-    std::string framed = hex(data.size()) + "\r\n";
-    framed += data;
-    framed += "\r\n";
-    queue_.push_back(Outgoing{OutKind::kChunk, nullptr, nullptr, nullptr, std::move(framed)});
+    queue_.push_back(Outgoing{OutKind::kChunk, nullptr, nullptr, nullptr, frame_chunk(std::move(data))});
     write_next();
   }
 
@@ -378,10 +469,18 @@ class Session : public std::enable_shared_from_this<Session> {
     if (exchange != exchange_id_ || exchange_done_ || !streaming_) return;
     exchange_done_ = true;
     if (gone()) return end_exchange_after_disconnect();
-    std::string framed = last.empty() ? std::string() : hex(last.size()) + "\r\n" + last + "\r\n";
-    framed += "0\r\n\r\n";
+    std::string framed = last.empty() ? std::string() : frame_chunk(std::move(last));
+    if (!http10_) framed += "0\r\n\r\n";
     queue_.push_back(Outgoing{OutKind::kLast, nullptr, nullptr, nullptr, std::move(framed)});
     write_next();
+  }
+
+  std::string frame_chunk(std::string data) const {
+    if (http10_) return data;
+    std::string framed = hex(data.size()) + "\r\n";
+    framed += data;
+    framed += "\r\n";
+    return framed;
   }
 
   void write_next() {
@@ -400,10 +499,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_written(beast::error_code ec) {
     writing_ = false;
+    TANDEM_CHECK(!queue_.empty());  // the write that just ended is still at the front
     const OutKind kind = queue_.front().kind;
     queue_.pop_front();
     if (ec) {
-      queue_.clear();
+      drop_unsent();
       mark_disconnected();
       close();
       if (exchange_done_) end_exchange_after_disconnect();
@@ -423,9 +523,15 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // The handler has finished but the client left: count it as 499 (client closed request).
   void end_exchange_after_disconnect() {
-    queue_.clear();
+    drop_unsent();
     finish_exchange(499);
     close();
+  }
+
+  // Drops what is queued but not yet handed to a write. The front entry stays while a write of it
+  // is in flight: that write still reads its buffers, and its completion pops it.
+  void drop_unsent() {
+    queue_.erase(writing_ && !queue_.empty() ? std::next(queue_.begin()) : queue_.begin(), queue_.end());
   }
 
   void finish_exchange(int status) {
@@ -464,6 +570,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void close() {
     if (closed_) return;
     closed_ = true;
+    read_timer_.cancel();
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     stream_.close();
@@ -472,6 +579,10 @@ class Session : public std::enable_shared_from_this<Session> {
   friend class SessionResponder;
   beast::tcp_stream stream_;
   std::shared_ptr<detail::ServerCore> server_;
+  const std::string address_;  // the client's IP address: its connection slot
+  net::steady_timer read_timer_;
+  bool read_timed_out_ = false;
+  uint64_t read_timer_generation_ = 0;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::deque<Outgoing> queue_;
@@ -483,6 +594,7 @@ class Session : public std::enable_shared_from_this<Session> {
   uint64_t n_requests_ = 0;
   int status_ = 0;
   bool keep_alive_ = false;
+  bool http10_ = false;  // the request was HTTP/1.0: no chunked coding in the answer
   bool accept_gzip_ = false;
   bool in_exchange_ = false;
   bool exchange_done_ = false;  // the final send/end has been queued
@@ -530,6 +642,9 @@ class SessionResponder : public Responder {
 
 void Session::route(HttpRequest& request) {
   auto& server = *server_;
+  if (server.options.screen) {
+    if (auto refused = server.options.screen(request)) return do_send(exchange_id_, error_response(*refused));
+  }
   // Content-Encoding first: the limit applies to the decoded body too.
   const std::string encoding = to_lower(request.header("content-encoding"));
   if (encoding == "gzip" || encoding == "x-gzip") {
@@ -589,33 +704,100 @@ void Session::route(HttpRequest& request) {
 
 }  // namespace
 
+namespace {
+
+// Turns a connection away with a short 503 saying which limit it met. The socket is new, so its
+// send buffer takes these few bytes at once; a failure to send is of no consequence.
+void refuse_connection(tcp::socket& socket, const std::string& why) {
+  const std::string body = "{\"error\":{\"message\":\"" + why +
+                           "\",\"type\":\"server_error\",\"param\":null,\"code\":\"too_many_connections\"}}";
+  const std::string response = "HTTP/1.1 503 Service Unavailable\r\nServer: tandem\r\nConnection: close\r\n"
+                               "Retry-After: 1\r\nContent-Type: application/json\r\nContent-Length: " +
+                               std::to_string(body.size()) + "\r\n\r\n" + body;
+  beast::error_code ignored;
+  socket.non_blocking(true, ignored);
+  socket.write_some(net::buffer(response), ignored);
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  socket.close(ignored);
+}
+
+}  // namespace
+
+std::optional<std::string> detail::ServerCore::take_slot(const std::string& address) {
+  std::lock_guard lock(slots_mutex);
+  if (open_connections >= options.max_connections) {
+    return "the server has " + std::to_string(open_connections) +
+           " connections open, its limit (limits.max_connections); retry shortly";
+  }
+  size_t& mine = open_per_address[address];
+  if (mine >= options.max_connections_per_address) {
+    return "this address has " + std::to_string(mine) +
+           " connections open, the limit per client address (limits.max_connections_per_address); "
+           "reuse keep-alive connections or close idle ones";
+  }
+  ++mine;
+  ++open_connections;
+  return std::nullopt;
+}
+
+void detail::ServerCore::release_slot(const std::string& address) {
+  std::lock_guard lock(slots_mutex);
+  --open_connections;
+  auto it = open_per_address.find(address);
+  if (it != open_per_address.end() && --it->second == 0) open_per_address.erase(it);
+}
+
 void detail::ServerCore::accept() {
   acceptor.async_accept(net::make_strand(ioc), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
-    if (self->stopping.load()) return;
-    if (!ec) {
-      size_t live = 0;
-      {
-        std::lock_guard lock(self->sessions_mutex);
-        std::erase_if(self->sessions, [](const std::weak_ptr<Session>& w) { return w.expired(); });
-        live = self->sessions.size();
-      }
-      if (live >= self->options.max_connections) {
-        beast::error_code ignored;
-        socket.close(ignored);
+    if (self->stopping.load() || ec == net::error::operation_aborted) return;
+    if (ec) return self->on_accept_error(ec);
+    if (self->accept_backoff.count() > 0) {
+      log::info("accepting connections again");
+      self->accept_backoff = std::chrono::milliseconds(0);
+    }
+    beast::error_code ep_ec;
+    const auto endpoint = socket.remote_endpoint(ep_ec);
+    if (!ep_ec) {
+      const std::string address = endpoint.address().to_string();
+      if (auto refused = self->take_slot(address)) {
+        refuse_connection(socket, *refused);
       } else {
-        auto session = std::make_shared<Session>(std::move(socket), self);
+        auto session = std::make_shared<Session>(std::move(socket), self, address);
         self->add_session(session);
         session->start();
       }
-    } else if (ec == net::error::operation_aborted) {
-      return;
     }
+    self->accept();
+  });
+}
+
+void detail::ServerCore::on_accept_error(const beast::error_code& ec) {
+  const int code = ec.value();
+  const bool out_of_resources = ec.category() == boost::system::system_category() &&
+                                (code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM);
+  if (!out_of_resources) {
+    // ECONNABORTED and the like: one connection failed before it was accepted; go on.
+    log::debug("accept failed: " + ec.message());
+    return accept();
+  }
+  if (accept_backoff.count() == 0) {
+    log::warn("cannot accept connections: " + ec.message() +
+              " (out of file descriptors or memory); retrying with back-off. Raise the limit (ulimit -n, "
+              "LimitNOFILE=) or lower limits.max_connections");
+    accept_backoff = std::chrono::milliseconds(50);
+  } else {
+    accept_backoff = std::min(accept_backoff * 2, std::chrono::milliseconds(1000));
+  }
+  accept_retry.expires_after(accept_backoff);
+  accept_retry.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+    if (wait_ec || self->stopping.load()) return;
     self->accept();
   });
 }
 
 void detail::ServerCore::add_session(const std::shared_ptr<Session>& s) {
   std::lock_guard lock(sessions_mutex);
+  std::erase_if(sessions, [](const std::weak_ptr<Session>& w) { return w.expired(); });
   sessions.push_back(s);
 }
 
@@ -671,6 +853,7 @@ void HttpServer::stop_accepting() {
   net::post(impl_->ioc, [impl = impl_] {
     beast::error_code ec;
     impl->acceptor.close(ec);
+    impl->accept_retry.cancel();
   });
   impl_->for_each_session([](Session& s) { s.close_if_idle(); });
 }

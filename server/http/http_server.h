@@ -1,7 +1,9 @@
 #pragma once
 // The HTTP/1.1 server (Boost.Beast on Asio): keep-alive, exact-path routing, a body-size limit
 // (413), read/idle/write timeouts, gzip request bodies in and gzip responses out, API keys, CORS.
-// Errors found here (bad HTTP, 401, 404, 405, 413, 415) are rendered by error_response().
+// Errors found here (bad HTTP, 401, 404, 405, 408, 413, 415) are rendered by error_response().
+// A request whose framing cannot be trusted (an unknown Transfer-Encoding, a parse error, a
+// timeout) gets its error and the connection is closed, so no byte of it is read as a request.
 //
 // Threads: `io_threads` threads run every connection; each connection is serialised on its own
 // strand, and handlers run there, so they must not block: long work goes to another thread,
@@ -11,11 +13,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/result.h"
+#include "http/api_error.h"
 #include "http/router.h"
 
 namespace tandem::http {
@@ -34,8 +38,15 @@ struct HttpServerOptions {
   std::vector<std::string> api_keys;                // empty = no authentication
   std::vector<std::string> public_paths = {"/health"};  // need no key
   std::vector<std::string> cors_origins;
+  // Runs first for every request, before CORS preflights, API keys and routing (the Host
+  // allow-list and the Origin check, http/request_screen.h); an error it returns is the answer.
+  std::function<std::optional<ApiError>(const HttpRequest&)> screen;
   int io_threads = 2;
-  size_t max_connections = 1024;  // past it new connections are closed at once
+  // Past either cap a new connection gets a 503 naming the limit and is closed at once. The
+  // per-address cap keeps one client (or a flood of idle sockets from one host) from taking
+  // every slot.
+  size_t max_connections = 1024;
+  size_t max_connections_per_address = 64;
   // Called once per answered request, from an I/O thread: the matched route ("" for none), the
   // status (499 when the client left first) and the time from the end of the request.
   std::function<void(std::string_view route, int status, double seconds)> on_response;
