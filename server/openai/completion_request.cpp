@@ -5,6 +5,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <vector>
 
 #include "openai/utf8.h"
 
@@ -73,10 +74,31 @@ MaybeError parse_object(std::string_view body, json& out) {
     return invalid_request("the request body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels", "",
                            "invalid_json");
   }
+  // JSON allows a key twice and parsers disagree on which one wins (nlohmann takes the last), so
+  // a proxy that checked the first could be bypassed: the parser's callback sees each object's
+  // keys, and a repeated one is refused.
+  std::vector<std::set<std::string, std::less<>>> keys;  // one set per object being parsed
+  std::string duplicate;
+  const json::parser_callback_t note_keys = [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) {
+      keys.emplace_back();
+    } else if (event == json::parse_event_t::object_end) {
+      if (!keys.empty()) keys.pop_back();
+    } else if (event == json::parse_event_t::key && !keys.empty() && duplicate.empty()) {
+      const auto& key = parsed.get_ref<const std::string&>();
+      if (!keys.back().insert(key).second) duplicate = key;
+    }
+    return true;
+  };
   try {
-    out = json::parse(body);
+    out = json::parse(body, note_keys);
   } catch (const json::exception& e) {
     return invalid_request(std::string("the request body is not valid JSON: ") + e.what(), "", "invalid_json");
+  }
+  if (!duplicate.empty()) {
+    return invalid_request("the request body has the key \"" + duplicate +
+                               "\" twice in one object; send each key once",
+                           duplicate, "duplicate_key");
   }
   if (!out.is_object()) return invalid_request("the request body must be a JSON object, got " + kind_of(out));
   return std::nullopt;

@@ -74,6 +74,21 @@ TEST(ChatRequest, MalformedBodies) {
   EXPECT_EQ(error_of(parse_chat_request(std::string(100000, '[') + std::string(100000, ']')))->code, "invalid_json");
 }
 
+// JSON allows a key twice and parsers disagree on which one wins: a request that sends one is
+// refused, naming the key, instead of silently taking the last.
+TEST(ChatRequest, DuplicateKeysAreRefused) {
+  expect_error(chat(R"(, "temperature": 0.1, "temperature": 1.9)"), "temperature", "\"temperature\" twice");
+  expect_error(parse_completion_request(R"({"model": "m", "prompt": "a", "prompt": "b"})"), "prompt", "twice");
+  // Inside a message, and inside logit_bias.
+  expect_error(parse_chat_request(R"({"model": "m", "messages": [{"role": "user", "role": "system", "content": "x"}]})"),
+               "role", "twice");
+  expect_error(chat(R"(, "logit_bias": {"15": 1, "15": -100})"), "15", "twice");
+  // The same key in two different objects is fine.
+  const ParsedRequest ok = parse_chat_request(
+      R"({"model": "m", "messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]})");
+  EXPECT_EQ(error_of(ok), nullptr) << error_of(ok)->message;
+}
+
 TEST(ChatRequest, MissingAndWrongTypedFields) {
   expect_error(parse_chat_request(R"({"messages": []})"), "model", "model is required");
   expect_error(parse_chat_request(R"({"model": "m"})"), "messages", "messages is required");
