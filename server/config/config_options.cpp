@@ -22,6 +22,24 @@ std::string check_model_name(const OptionValue& v) {
   return "";
 }
 
+std::string check_model_directory(const OptionValue& v) {
+  const auto& s = std::get<std::string>(v);
+  if (s.empty() || s.starts_with('/')) return "";
+  return "\"" + s + "\" is a relative path; give an absolute one, like /srv/models";
+}
+
+std::string check_allowed_hosts(const OptionValue& v) {
+  for (const auto& host : std::get<std::vector<std::string>>(v)) {
+    const bool bad = host.empty() || host.find("://") != std::string::npos ||
+                     host.find_first_of("/ \t@") != std::string::npos;
+    if (bad) {
+      return "\"" + host + "\" is not a host name; write the names clients use to reach the server, without "
+             "scheme or path, like \"localhost\", \"127.0.0.1\" or \"llm.example.com:8080\"";
+    }
+  }
+  return "";
+}
+
 // The table. Keep it in the order a person reads a config file: network, model, performance,
 // server, limits, timeouts, security, cors, logging.
 const std::vector<OptionSpec> kOptions = {
@@ -35,6 +53,10 @@ const std::vector<OptionSpec> kOptions = {
      "Absolute path of the GGUF model file, or of a directory holding exactly one .gguf file", nullptr, true},
     {"model.name", "model-name", &ServerConfig::model_name, R"("")", "",
      "Model id that clients send and /v1/models lists; \"\" = the file name without .gguf", &check_model_name},
+    {"model.directory", "", &ServerConfig::model_directory, R"("")", "",
+     "Absolute path of the directory /admin/model/load may load .gguf files from (symlinks out of it are "
+     "refused); \"\" = load only reloads model.path",
+     &check_model_directory},
     {"model.max_batch_size", "", &ServerConfig::max_batch_size, "1", "sequences",
      "Sequences decoded together; each needs context_size tokens of KV cache", &in_range<1, 1024>},
     {"model.gpu_id", "", &ServerConfig::gpu_id, "-1", "",
@@ -83,6 +105,15 @@ const std::vector<OptionSpec> kOptions = {
     {"security.api_keys", "api-key", &ServerConfig::api_keys, "[]", "",
      "Keys clients send as \"Authorization: Bearer KEY\"; every route but /health needs one; [] = open",
      &check_api_keys},
+    {"security.admin_api_keys", "", &ServerConfig::admin_api_keys, "[]", "",
+     "Keys that /admin routes accept (user keys never do); [] = admin API off unless "
+     "admin_on_loopback_without_key",
+     &check_api_keys},
+    {"security.admin_on_loopback_without_key", "", &ServerConfig::admin_on_loopback_without_key, "false", "",
+     "Let clients on this machine (127.0.0.1, ::1, Host localhost) use /admin routes without a key"},
+    {"security.allowed_hosts", "", &ServerConfig::allowed_hosts, "[]", "",
+     "Host header names the server answers to (\"name\" or \"name:port\"; defeats DNS rebinding); [] = any",
+     &check_allowed_hosts},
     {"cors.allowed_origins", "cors-origin", &ServerConfig::cors_allowed_origins, "[]", "",
      "Browser origins allowed to call the API (\"*\" = any); [] = no CORS headers", &check_origins},
     {"logging.level", "log-level", &ServerConfig::log_level, R"("info")", "", "error, warn, info or debug",

@@ -44,6 +44,7 @@ std::string_view type_name(OptionKind kind) {
     case OptionKind::kSize: return "a size";
     case OptionKind::kStringList: return "a list of strings";
     case OptionKind::kObjectList: return "a list of objects";
+    case OptionKind::kBool: return "a boolean";
   }
   return "a value";
 }
@@ -96,6 +97,9 @@ Result<OptionValue> read_json_value(OptionKind kind, const json& v) {
       }
       return OptionValue{JsonText{v.dump()}};
     }
+    case OptionKind::kBool:
+      if (!v.is_boolean()) return type_error(kind, v, "true or false");
+      return OptionValue{v.get<bool>()};
   }
   return make_error("unknown option kind");
 }
@@ -141,6 +145,10 @@ Result<OptionValue> read_text_value(OptionKind kind, std::string_view text) {
       }
       return read_json_value(kind, v);
     }
+    case OptionKind::kBool:
+      if (text == "true") return OptionValue{true};
+      if (text == "false") return OptionValue{false};
+      return make_error("expected true or false, got \"" + std::string(text) + "\"");
   }
   return make_error("unknown option kind");
 }

@@ -27,15 +27,15 @@ struct JsonText {
 };
 
 // The value types an option may have, in the order of FieldRefT's alternatives.
-enum class OptionKind { kString, kInteger, kNumber, kSize, kStringList, kObjectList };
+enum class OptionKind { kString, kInteger, kNumber, kSize, kStringList, kObjectList, kBool };
 
 // Where an option's value lives; the member's type decides how a value is read and checked.
 template <typename Config>
 using FieldRefT = std::variant<std::string Config::*, int64_t Config::*, double Config::*, ByteSize Config::*,
-                               std::vector<std::string> Config::*, JsonText Config::*>;
+                               std::vector<std::string> Config::*, JsonText Config::*, bool Config::*>;
 
 // A value after it has been read as its option's type.
-using OptionValue = std::variant<std::string, int64_t, double, ByteSize, std::vector<std::string>, JsonText>;
+using OptionValue = std::variant<std::string, int64_t, double, ByteSize, std::vector<std::string>, JsonText, bool>;
 
 // Says what is wrong with a well-typed value and how to fix it; "" when it is fine.
 using ValueCheck = std::string (*)(const OptionValue& value);
@@ -54,14 +54,15 @@ struct OptionSpecT {
   OptionKind kind() const { return static_cast<OptionKind>(field.index()); }
 };
 
-// "a string", "an integer", "a number", "a size", "a list of strings", "a list of objects".
+// "a string", "an integer", "a number", "a size", "a list of strings", "a list of objects",
+// "a boolean".
 std::string_view type_name(OptionKind kind);
 
 // Reads a JSON value as `kind`; the error says what was expected and what came.
 Result<OptionValue> read_json_value(OptionKind kind, const nlohmann::json& value);
 
 // Reads a command-line argument as `kind` (lists of strings are comma-separated, lists of
-// objects are JSON text).
+// objects are JSON text, booleans are true/false).
 Result<OptionValue> read_text_value(OptionKind kind, std::string_view text);
 
 // Stores a value of the right type into the config.
