@@ -2,9 +2,11 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 
-#include "config/host_checks.h"
+#include "app/model_directory.h"
 #include "http/api_error.h"
+#include "log/log.h"
 #include "openai/completion_request.h"
 #include "openai/response_builder.h"
 #include "openai/utf8.h"
@@ -51,55 +53,78 @@ void handle_health(Scheduler& scheduler, const std::shared_ptr<Responder>& respo
   responder->send(std::move(r));
 }
 
+http::ApiError load_refused(std::string message) { return http::invalid_request(std::move(message), "path"); }
+
+// What a load request asks for: a file (path, as sent; "" = model.path) and the id to serve it as.
+struct LoadRequest {
+  std::string path;
+  std::string name;
+};
+
+std::optional<http::ApiError> parse_load(const OpsContext& ctx, const std::string& text, LoadRequest& out) {
+  out = {"", ctx.default_model_id};
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) return std::nullopt;
+  if (openai::find_invalid_utf8(text) != std::string::npos) {
+    return http::invalid_request("the request body is not valid UTF-8");
+  }
+  json body = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) {
+    return http::invalid_request("the body must be a JSON object like {\"path\": \"m.gguf\", \"name\": \"m\"}");
+  }
+  for (const auto& [key, value] : body.items()) {
+    if (key != "path" && key != "name") return http::invalid_request("unknown field " + key + "; use path and name", key);
+    if (!value.is_string()) return http::invalid_request(key + " must be a string", key);
+  }
+  if (body.contains("path")) {
+    out.path = body["path"].get<std::string>();
+    out.name = body.value("name", std::string());
+    if (out.path.empty()) return load_refused("path is empty; name a .gguf file in model.directory, or omit path");
+  } else if (body.contains("name")) {
+    out.name = body["name"].get<std::string>();
+  }
+  return std::nullopt;
+}
+
 void handle_load(const OpsContext& ctx, const http::HttpRequest& request, const std::shared_ptr<Responder>& responder) {
-  std::string path = ctx.default_model_path;
-  std::string name = ctx.default_model_id;
-  if (request.body.find_first_not_of(" \t\r\n") != std::string::npos) {
-    if (openai::find_invalid_utf8(request.body) != std::string::npos) {
-      return responder->send(http::error_response(http::invalid_request("the request body is not valid UTF-8")));
-    }
-    json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-    if (body.is_discarded() || !body.is_object()) {
-      return responder->send(http::error_response(
-          http::invalid_request("the body must be a JSON object like {\"path\": \"/models/m.gguf\", \"name\": \"m\"}")));
-    }
-    for (const auto& [key, value] : body.items()) {
-      if (key != "path" && key != "name") {
-        return responder->send(
-            http::error_response(http::invalid_request("unknown field " + key + "; use path and name", key)));
+  LoadRequest load;
+  if (auto bad = parse_load(ctx, request.body, load)) return responder->send(http::error_response(*bad));
+  const bool reload = load.path.empty() || (ctx.model_directory.empty() && load.path == ctx.default_model_path);
+  if (!reload && ctx.model_directory.empty()) {
+    return responder->send(http::error_response(http::ApiError{
+        403,
+        "loading a model by path is off: the operator sets model.directory to the folder models may be loaded "
+        "from; without it, send {} to reload model.path",
+        "invalid_request_error", "path", "model_directory_not_set"}));
+  }
+  // realpath, open and the GGUF header read may block (a FIFO, a slow disk), so they run on the
+  // file worker; the answer goes back through the responder from there.
+  ctx.files.post([&scheduler = ctx.scheduler, directory = ModelDirectory(ctx.model_directory),
+                  default_path = ctx.default_model_path, load, reload, request_id = request.request_id,
+                  client = request.client, responder] {
+    Result<std::string> file = reload ? vet_model_file(default_path, "model.path") : directory.resolve(load.path);
+    if (file && !reload) file = vet_model_file(*file, load.path);
+    // Refuse a file that is not a servable model before unloading the one that works.
+    if (!file) return responder->send(http::error_response(load_refused(file.error())));
+    log::info("admin: loading " + *file + " (asked by " + client + ")", request_id);
+    scheduler.load_model(*file, model_id_for(*file, load.name), [responder](Result<ModelInfo> loaded) {
+      if (!loaded) {
+        return responder->send(http::error_response(http::internal_error("loading failed: " + loaded.error())));
       }
-      if (!value.is_string()) {
-        return responder->send(http::error_response(http::invalid_request(key + " must be a string", key)));
-      }
-    }
-    if (body.contains("path")) {
-      path = body["path"].get<std::string>();
-      name = body.value("name", std::string());
-    } else if (body.contains("name")) {
-      name = body["name"].get<std::string>();
-    }
-  }
-  if (path.empty() || !std::filesystem::path(path).is_absolute()) {
-    return responder->send(
-        http::error_response(http::invalid_request("path must be an absolute path to a GGUF file", "path")));
-  }
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
-    return responder->send(http::error_response(http::invalid_request(path + " does not exist", "path")));
-  }
-  auto resolved = config::resolve_model_path(path);
-  if (!resolved) return responder->send(http::error_response(http::invalid_request(resolved.error(), "path")));
-  // Refuse a file that is not a servable model before unloading the one that works.
-  if (auto geometry = config::read_kv_geometry(*resolved); !geometry) {
-    return responder->send(http::error_response(
-        http::invalid_request(*resolved + " is not a model Tandem can serve: " + geometry.error(), "path")));
-  }
-  ctx.scheduler.load_model(*resolved, model_id_for(*resolved, name), [responder](Result<ModelInfo> loaded) {
-    if (!loaded) {
-      return responder->send(http::error_response(http::internal_error("loading failed: " + loaded.error())));
-    }
-    responder->send(json_response({{"status", "ok"}, {"model", model_json(*loaded)}}));
+      responder->send(json_response({{"status", "ok"}, {"model", model_json(*loaded)}}));
+    });
   });
+}
+
+// Wraps an admin handler in the admin access check.
+http::Handler admin_route(const AdminAccess& access, http::Handler handler) {
+  return [access, handler = std::move(handler)](const http::HttpRequest& req, std::shared_ptr<Responder> res) {
+    if (auto refused = check_admin_request(access, req)) {
+      log::info("admin: refused " + req.method + " " + req.path + " from " + req.client + ": " + refused->code,
+                req.request_id);
+      return res->send(http::error_response(*refused));
+    }
+    handler(req, std::move(res));
+  };
 }
 
 }  // namespace
@@ -109,6 +134,8 @@ std::string model_id_for(const std::string& path, const std::string& name) {
   std::filesystem::path p(path);
   return p.extension() == ".gguf" ? p.stem().string() : p.filename().string();
 }
+
+std::vector<std::string> admin_route_paths() { return {"/admin/model/unload", "/admin/model/load"}; }
 
 void add_ops_routes(http::Router& router, const OpsContext& context) {
   const OpsContext ctx = context;
@@ -121,15 +148,18 @@ void add_ops_routes(http::Router& router, const OpsContext& context) {
     r.body = ctx.metrics.render_prometheus();
     res->send(std::move(r));
   });
-  router.add("POST", "/admin/model/unload", [ctx](const http::HttpRequest&, std::shared_ptr<Responder> res) {
-    ctx.scheduler.unload_model([res](Status done) {
-      if (!done) return res->send(http::error_response(http::unavailable(done.error(), "shutting_down")));
-      res->send(json_response({{"status", "unloaded"}}));
-    });
-  });
-  router.add("POST", "/admin/model/load", [ctx](const http::HttpRequest& req, std::shared_ptr<Responder> res) {
-    handle_load(ctx, req, res);
-  });
+  router.add("POST", "/admin/model/unload",
+             admin_route(ctx.admin, [ctx](const http::HttpRequest& req, std::shared_ptr<Responder> res) {
+               log::info("admin: unloading the model (asked by " + req.client + ")", req.request_id);
+               ctx.scheduler.unload_model([res](Status done) {
+                 if (!done) return res->send(http::error_response(http::unavailable(done.error(), "shutting_down")));
+                 res->send(json_response({{"status", "unloaded"}}));
+               });
+             }));
+  router.add("POST", "/admin/model/load",
+             admin_route(ctx.admin, [ctx](const http::HttpRequest& req, std::shared_ptr<Responder> res) {
+               handle_load(ctx, req, res);
+             }));
 }
 
 }  // namespace tandem::server

@@ -1,9 +1,18 @@
 #pragma once
 // The operator's routes: GET /health (200 ready, 503 with the reason otherwise), GET /metrics
 // (Prometheus text), POST /admin/model/unload and POST /admin/model/load.
+//
+// The admin routes check their own access (admin_access.h: admin keys, not the users' keys), so
+// the server lists them among its public paths and leaves the user-key check to them.
+// /admin/model/load {"path": "m.gguf", "name": "m"} loads a file from model.directory (relative to
+// it, or absolute inside it); {} or {"name": ...} reloads model.path. Without model.directory no
+// other path loads.
 
 #include <string>
+#include <vector>
 
+#include "app/admin_access.h"
+#include "app/file_worker.h"
 #include "http/router.h"
 #include "metrics/metrics.h"
 #include "scheduler/scheduler.h"
@@ -13,9 +22,15 @@ namespace tandem::server {
 struct OpsContext {
   Scheduler& scheduler;
   metrics::ServerMetrics& metrics;
+  FileWorker& files;               // where load resolves and vets files, off the I/O threads
   std::string default_model_path;  // what /admin/model/load loads when the body names no path
   std::string default_model_id;    // model.name, or "" for the file name
+  std::string model_directory;     // model.directory; "" = load by path is off
+  AdminAccess admin;
 };
+
+// The admin routes' paths, for HttpServerOptions::public_paths.
+std::vector<std::string> admin_route_paths();
 
 // The id clients use for a model file: `name` when set, else the file name without .gguf.
 std::string model_id_for(const std::string& path, const std::string& name);

@@ -8,6 +8,7 @@
 
 #include "app/ops_routes.h"
 #include "http/http_server.h"
+#include "http/request_screen.h"
 #include "log/log.h"
 #include "metrics/metrics.h"
 #include "openai/openai_api.h"
@@ -56,9 +57,15 @@ int run_server(const config::ServerConfig& config) {
   sched.generation_timeout = to_ms(config.generation_timeout);
   BatchingScheduler scheduler(sched, engine_backend_loader(engine), metrics);
 
+  // Declared between the scheduler (its tasks load models) and the server (its handlers post to
+  // it), so it is destroyed after the one and before the other.
+  FileWorker file_worker;
   http::Router router;
   openai::add_openai_routes(router, scheduler);
-  add_ops_routes(router, OpsContext{scheduler, metrics, config.model_path, config.model_name});
+  const AdminAccess admin{config.admin_api_keys, config.api_keys, config.admin_on_loopback_without_key,
+                          config.cors_allowed_origins};
+  add_ops_routes(router, OpsContext{scheduler, metrics, file_worker, config.model_path, config.model_name,
+                                    config.model_directory, admin});
 
   http::HttpServerOptions options;
   options.address = config.bind_address;
@@ -67,8 +74,17 @@ int run_server(const config::ServerConfig& config) {
   options.read_timeout = to_ms(config.read_timeout);
   options.idle_timeout = to_ms(config.idle_timeout);
   options.write_timeout = to_ms(config.write_timeout);
+  options.max_connections = static_cast<size_t>(config.max_connections);
+  options.max_connections_per_address = static_cast<size_t>(config.max_connections_per_address);
   options.api_keys = config.api_keys;
+  // An admin key is a user key too; the admin routes check their own keys (admin_access.h).
+  if (!options.api_keys.empty()) {
+    options.api_keys.insert(options.api_keys.end(), config.admin_api_keys.begin(), config.admin_api_keys.end());
+  }
+  for (auto& path : admin_route_paths()) options.public_paths.push_back(std::move(path));
   options.cors_origins = config.cors_allowed_origins;
+  options.screen = [screen = http::RequestScreen(config.allowed_hosts, config.cors_allowed_origins)](
+                       const http::HttpRequest& request) { return screen.check(request); };
   options.on_response = [&metrics](std::string_view route, int status, double) { metrics.record_response(route, status); };
   http::HttpServer server(options, std::move(router));
   if (auto started = server.start(); !started) {
@@ -78,6 +94,13 @@ int run_server(const config::ServerConfig& config) {
   }
   log::info("listening on http://" + config.bind_address + ":" + std::to_string(server.port()) +
             (config.api_keys.empty() ? " (no API keys)" : " (API keys required)"));
+  std::string admin_mode = config.admin_api_keys.empty() ? "off" : "admin keys required";
+  if (config.admin_on_loopback_without_key) {
+    admin_mode = config.admin_api_keys.empty() ? "loopback clients only, no key" : "admin keys or a loopback client";
+  }
+  admin_mode += config.model_directory.empty() ? "; load reloads model.path only"
+                                               : "; load takes models from " + config.model_directory;
+  log::info("admin API: " + admin_mode);
 
   std::atomic<int> first_load{0};  // 0 pending, 1 ok, -1 failed
   scheduler.load_model(config.model_path, model_id_for(config.model_path, config.model_name),

@@ -2,7 +2,7 @@
 
 namespace tandem::http {
 
-bool CorsPolicy::allowed(std::string_view origin) const {
+bool CorsPolicy::allows(std::string_view origin) const {
   for (const auto& o : origins_) {
     if (o == "*" || o == origin) return true;
   }
@@ -11,7 +11,7 @@ bool CorsPolicy::allowed(std::string_view origin) const {
 
 Headers CorsPolicy::response_headers(std::string_view origin) const {
   Headers h;
-  if (!enabled() || origin.empty() || !allowed(origin)) return h;
+  if (!enabled() || origin.empty() || !allows(origin)) return h;
   h.emplace_back("Access-Control-Allow-Origin", std::string(origin));
   h.emplace_back("Vary", "Origin");
   h.emplace_back("Access-Control-Expose-Headers", "X-Request-Id, Retry-After");

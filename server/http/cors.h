@@ -15,6 +15,10 @@ class CorsPolicy {
   explicit CorsPolicy(std::vector<std::string> allowed_origins) : origins_(std::move(allowed_origins)) {}
 
   bool enabled() const { return !origins_.empty(); }
+  // True when cors.allowed_origins lists `origin` (or "*"). With none configured no origin is
+  // allowed, so a browser page elsewhere cannot make this server change state (see
+  // request_screen.h).
+  bool allows(std::string_view origin) const;
   // Headers for a response to a request from `origin` ("" = not a cross-origin request).
   Headers response_headers(std::string_view origin) const;
   // A preflight is OPTIONS with Access-Control-Request-Method; it is answered 204 by the server
@@ -23,7 +27,6 @@ class CorsPolicy {
   HttpResponse preflight_response(const HttpRequest& request) const;
 
  private:
-  bool allowed(std::string_view origin) const;
   std::vector<std::string> origins_;
 };
 

@@ -67,9 +67,13 @@ def test_check_flag_accepts_a_good_config():
     assert p.returncode == 0, p.stderr
 
 
+ADMIN_KEY = "admin-key-0123456789abcdef"
+
+
 def test_admin_unload_and_load(make_server):
-    s = make_server()
-    r = requests.post(s.base_url + "/admin/model/unload", headers=s.headers(), timeout=30)
+    s = make_server(security={"admin_api_keys": [ADMIN_KEY]})
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    r = requests.post(s.base_url + "/admin/model/unload", headers=admin, json={}, timeout=30)
     assert r.status_code == 200 and r.json()["status"] == "unloaded"
     health = requests.get(s.base_url + "/health", timeout=10)
     assert health.status_code == 503
@@ -82,15 +86,14 @@ def test_admin_unload_and_load(make_server):
     assert chat.json()["error"]["code"] == "model_not_loaded"
     assert requests.get(s.base_url + "/v1/models", headers=s.headers(), timeout=10).json()["data"] == []
 
-    bad = requests.post(s.base_url + "/admin/model/load", headers=s.headers(), json={"path": "relative.gguf"}, timeout=10)
-    assert bad.status_code == 400
-    r = requests.post(s.base_url + "/admin/model/load", headers=s.headers(), json={}, timeout=120)
+    # Without model.directory only model.path loads (test_admin_security.py covers the directory).
+    bad = requests.post(s.base_url + "/admin/model/load", headers=admin, json={"path": "relative.gguf"}, timeout=10)
+    assert bad.status_code == 403 and bad.json()["error"]["code"] == "model_directory_not_set"
+    r = requests.post(s.base_url + "/admin/model/load", headers=admin, json={}, timeout=120)
     assert r.status_code == 200, r.text
     assert r.json()["model"]["id"] == MODEL_ID
     assert requests.get(s.base_url + "/health", timeout=10).status_code == 200
-    r = requests.post(
-        s.base_url + "/admin/model/load", headers=s.headers(), json={"path": str(MODEL), "name": "smol"}, timeout=120
-    )
+    r = requests.post(s.base_url + "/admin/model/load", headers=admin, json={"path": str(MODEL), "name": "smol"}, timeout=120)
     assert r.status_code == 200
     assert requests.get(s.base_url + "/v1/models", headers=s.headers(), timeout=10).json()["data"][0]["id"] == "smol"
 
