@@ -78,9 +78,10 @@ class StreamingSink : public server::GenerationSink {
   void on_error(const SchedulerError& e) override {
     const ApiError error = to_api_error(e);
     if (!started_) return responder_->send(http::error_response(error));
-    // Headers are out: the error travels in the stream, as OpenAI does.
+    // Headers are out: the error travels in the stream, as OpenAI does, and without "[DONE]",
+    // which would tell a client that the text it has is the whole answer.
     HttpResponse rendered = http::error_response(error);
-    responder_->end_stream("data: " + rendered.body + "\n\n" + std::string(kSseDone));
+    responder_->end_stream("data: " + rendered.body + "\n\n");
   }
 
  private:

@@ -92,6 +92,7 @@ void BatchingScheduler::stop_accepting() {
 
 void BatchingScheduler::cancel_all() {
   std::lock_guard lock(mutex_);
+  shutting_down_ = true;
   cancel_all_ = true;
   for (auto& token : running_tokens_) token->cancel();
   wake_.notify_one();
@@ -102,6 +103,7 @@ void BatchingScheduler::stop() {
     std::lock_guard lock(mutex_);
     if (stop_ && !thread_.joinable()) return;
     stop_ = true;
+    shutting_down_ = true;
     accepting_ = false;
     for (auto& token : running_tokens_) token->cancel();
     wake_.notify_one();
@@ -285,11 +287,22 @@ class BatchingScheduler::JobObserver : public SequenceObserver {
     outcome.n_prompt_tokens = result.n_prompt_tokens;
     outcome.n_completion_tokens = static_cast<int32_t>(result.tokens.size());
     outcome.finish_reason = std::string(finish_reason_name(result.finish));
+    // "cancelled" is no OpenAI finish_reason: a generation the server's timeout ended reads as
+    // "length"; one cancelled otherwise becomes an error, so no client takes cut text for a success.
+    std::optional<SchedulerError> cancelled_by;
     if (result.finish == FinishReason::kCancelled) {
       if (timed_out_) {
-        outcome.finish_reason = "length";  // the server's generation timeout ended it
+        outcome.finish_reason = "length";
       } else {
         scheduler_.metrics_.cancelled.add();
+        if (scheduler_.shutting_down_.load()) {
+          cancelled_by = SchedulerError{ErrorKind::kUnavailable,
+                                        "the server shut down before the generation finished "
+                                        "(timeouts.shutdown_grace_seconds ran out); retry on another instance",
+                                        "", "shutting_down"};
+        } else {
+          cancelled_by = SchedulerError{ErrorKind::kCancelled, "the generation was cancelled by the client"};
+        }
       }
     }
     auto& metrics = scheduler_.metrics_;
@@ -303,6 +316,7 @@ class BatchingScheduler::JobObserver : public SequenceObserver {
       scheduler_.running_ = static_cast<int64_t>(tokens.size());
       metrics.running.set(scheduler_.running_);
     }
+    if (cancelled_by) return p_.sink->on_error(*cancelled_by);
     p_.sink->on_finish(outcome);
   }
 

@@ -5,6 +5,7 @@
 // (running + queued; past it, 429 at once). Model loads and unloads wait for the running
 // requests and go before queued ones.
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -69,6 +70,7 @@ class BatchingScheduler final : public Scheduler {
   int64_t running_ = 0;  // sequences in the backend
   bool accepting_ = true;
   bool cancel_all_ = false;
+  std::atomic<bool> shutting_down_{false};  // cancel_all() or stop(): cancelled sequences end in a 503
   bool stop_ = false;
   ModelState state_ = ModelState::kUnloaded;
   std::string reason_ = "no model has been loaded yet";

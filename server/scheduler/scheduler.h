@@ -6,7 +6,8 @@
 // A request is submitted with a sink; the sink then receives, from the scheduler's thread:
 //   on_start once (the prompt was accepted), on_text for each piece of generated text,
 //   and on_finish once; or on_error once instead of on_finish (before or after on_start: a
-//   request refused while queued never starts; an engine failure can follow the start).
+//   request refused while queued never starts; an engine failure, a client's cancellation
+//   (kCancelled) or a shutdown that ran out of grace (kUnavailable) can follow the start).
 // A request can be cancelled at any time through its CancelToken (a client that hung up).
 
 #include <atomic>
@@ -49,7 +50,7 @@ enum class ErrorKind {
   kQueueFull,       // too many requests; retry later (429)
   kUnavailable,     // no model, or shutting down (503)
   kInternal,        // the engine failed (500)
-  kCancelled,       // cancelled before it started; nobody is listening
+  kCancelled,       // the client cancelled (hung up); nobody is listening
 };
 
 struct SchedulerError {
@@ -65,7 +66,7 @@ struct StartInfo {
 };
 
 struct GenerationOutcome {
-  std::string finish_reason;  // "stop", "length" or "cancelled"
+  std::string finish_reason;  // "stop" or "length" (a cancelled generation ends in on_error instead)
   int32_t n_prompt_tokens = 0;
   int32_t n_completion_tokens = 0;
 };
