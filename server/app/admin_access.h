@@ -5,6 +5,8 @@
 // (security.admin_on_loopback_without_key). An admin request must also be JSON
 // (Content-Type: application/json), which a cross-site form or "simple" fetch cannot send without
 // a CORS preflight, and must not come from a browser origin that cors.allowed_origins does not list.
+// These checks come after the server's own key check: where security.api_keys is set, every
+// request (admin ones included, loopback or not) first needs a user or admin key.
 
 #include <optional>
 #include <string>

@@ -135,8 +135,6 @@ std::string model_id_for(const std::string& path, const std::string& name) {
   return p.extension() == ".gguf" ? p.stem().string() : p.filename().string();
 }
 
-std::vector<std::string> admin_route_paths() { return {"/admin/model/unload", "/admin/model/load"}; }
-
 void add_ops_routes(http::Router& router, const OpsContext& context) {
   const OpsContext ctx = context;
   router.add("GET", "/health", [ctx](const http::HttpRequest&, std::shared_ptr<Responder> res) {

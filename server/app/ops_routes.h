@@ -2,14 +2,13 @@
 // The operator's routes: GET /health (200 ready, 503 with the reason otherwise), GET /metrics
 // (Prometheus text), POST /admin/model/unload and POST /admin/model/load.
 //
-// The admin routes check their own access (admin_access.h: admin keys, not the users' keys), so
-// the server lists them among its public paths and leaves the user-key check to them.
+// The admin routes pass the server's key check like any route (admin keys are added to the user
+// keys when there are any), then check their own access (admin_access.h): admin keys only.
 // /admin/model/load {"path": "m.gguf", "name": "m"} loads a file from model.directory (relative to
 // it, or absolute inside it); {} or {"name": ...} reloads model.path. Without model.directory no
 // other path loads.
 
 #include <string>
-#include <vector>
 
 #include "app/admin_access.h"
 #include "app/file_worker.h"
@@ -28,9 +27,6 @@ struct OpsContext {
   std::string model_directory;     // model.directory; "" = load by path is off
   AdminAccess admin;
 };
-
-// The admin routes' paths, for HttpServerOptions::public_paths.
-std::vector<std::string> admin_route_paths();
 
 // The id clients use for a model file: `name` when set, else the file name without .gguf.
 std::string model_id_for(const std::string& path, const std::string& name);

@@ -77,11 +77,11 @@ int run_server(const config::ServerConfig& config) {
   options.max_connections = static_cast<size_t>(config.max_connections);
   options.max_connections_per_address = static_cast<size_t>(config.max_connections_per_address);
   options.api_keys = config.api_keys;
-  // An admin key is a user key too; the admin routes check their own keys (admin_access.h).
+  // An admin key is a user key too, so it passes the server's key check on the admin routes;
+  // they then accept admin keys only (admin_access.h).
   if (!options.api_keys.empty()) {
     options.api_keys.insert(options.api_keys.end(), config.admin_api_keys.begin(), config.admin_api_keys.end());
   }
-  for (auto& path : admin_route_paths()) options.public_paths.push_back(std::move(path));
   options.cors_origins = config.cors_allowed_origins;
   options.screen = [screen = http::RequestScreen(config.allowed_hosts, config.cors_allowed_origins)](
                        const http::HttpRequest& request) { return screen.check(request); };

@@ -90,8 +90,7 @@ def test_user_keys_never_grant_admin(make_server):
     r = admin(s, "unload", {}, key=API_KEY)
     assert r.status_code == 403 and code_of(r) == "admin_key_required", r.text
     assert "security.admin_api_keys" in r.json()["error"]["message"]
-    r = admin(s, "unload", {}, key=None)
-    assert r.status_code == 401 and "admin key" in r.json()["error"]["message"]
+    assert admin(s, "unload", {}, key=None).status_code == 401
     assert admin(s, "unload", {}, key="wrong-key-0123456789").status_code == 401
     assert healthy(s)
     # Loopback does not stand in for a key unless the operator says so.
