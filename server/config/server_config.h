@@ -32,6 +32,8 @@ struct ServerConfig {
   // limits
   ByteSize max_body_bytes;  // request body as sent and after gzip decoding
   int64_t max_tokens_limit = 0;  // the largest max_tokens a request may ask for; 0 = context_size
+  int64_t max_connections = 0;              // open client connections in all
+  int64_t max_connections_per_address = 0;  // open client connections from one IP address
   // timeouts (seconds)
   double read_timeout = 0;
   double idle_timeout = 0;

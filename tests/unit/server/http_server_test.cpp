@@ -3,7 +3,10 @@
 #include "http/http_server.h"
 
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -83,6 +86,7 @@ class HttpServerTest : public ::testing::Test {
       res->send(HttpResponse{200, "application/json", "{\"status\":\"ok\"}", {}});
     });
     router.add("GET", "/stream", [this](const HttpRequest&, std::shared_ptr<Responder> res) {
+      std::lock_guard lock(mutex_);
       threads_.emplace_back([res] {
         res->start_stream(200, "text/event-stream");
         for (int i = 0; i < 3; ++i) res->send_chunk("data: " + std::to_string(i) + "\n\n");
@@ -98,11 +102,28 @@ class HttpServerTest : public ::testing::Test {
     router.add("GET", "/throw", [](const HttpRequest&, std::shared_ptr<Responder>) {
       throw std::runtime_error("boom");
     });
-    HttpServerOptions options;
+    // A short generation: two chunks and the end, from another thread, as fast as it can. Clients
+    // that hang up after the first chunk race the end of the stream (issue 10, item 1).
+    router.add("GET", "/short-stream", [this](const HttpRequest&, std::shared_ptr<Responder> res) {
+      std::lock_guard lock(mutex_);
+      threads_.emplace_back([res] {
+        res->start_stream(200, "text/event-stream");
+        res->send_chunk("data: " + std::string(100, 'a') + "\n\n");
+        res->send_chunk("data: " + std::string(60000, 'b') + "\n\n");
+        res->end_stream("data: [DONE]\n\n");
+      });
+    });
+    // A stream whose end comes from the hang-up itself, while a write the client never reads is
+    // still in flight: the end of the exchange must not free that write's buffers.
+    router.add("GET", "/stuck-stream", [](const HttpRequest&, std::shared_ptr<Responder> res) {
+      res->on_disconnect([res] { res->end_stream("data: [DONE]\n\n"); });
+      res->start_stream(200, "text/event-stream");
+      res->send_chunk("data: first\n\n");
+      res->send_chunk("data: " + std::string(16 << 20, 'x') + "\n\n");
+    });
+    HttpServerOptions options = base_options();
     options.port = 0;
     options.max_body_bytes = 1024;
-    options.read_timeout = 1000ms;
-    options.idle_timeout = 2000ms;
     options.api_keys = {kKey};
     options.cors_origins = {"https://ui.example"};
     options.on_response = [this](std::string_view, int status, double) {
@@ -114,7 +135,14 @@ class HttpServerTest : public ::testing::Test {
   }
   void TearDown() override {
     server_->stop();
+    std::lock_guard lock(mutex_);
     for (auto& t : threads_) t.join();
+  }
+  virtual HttpServerOptions base_options() {
+    HttpServerOptions options;
+    options.read_timeout = 1000ms;
+    options.idle_timeout = 2000ms;
+    return options;
   }
 
   std::unique_ptr<HttpServer> server_;
@@ -123,6 +151,45 @@ class HttpServerTest : public ::testing::Test {
   std::mutex mutex_;
   std::vector<int> statuses_;
 };
+
+// A raw connection from a chosen loopback address (127.0.0.2 is loopback on Linux too).
+int connect_from(const char* source, uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  ::inet_pton(AF_INET, source, &from.sin_addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof(from)) != 0) return -1;
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  return fd;
+}
+
+// Reads until the peer closes or the receive timeout; returns what came.
+std::string read_until_closed(int fd) {
+  std::string all;
+  char buf[65536];
+  while (true) {
+    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    all.append(buf, static_cast<size_t>(n));
+  }
+  return all;
+}
+
+// Closes with RST instead of FIN, as a client that crashes or is killed does.
+void reset_close(int fd) {
+  linger l{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+  ::close(fd);
+}
 
 TEST_F(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   Client c(server_->port());
@@ -235,6 +302,7 @@ TEST_F(HttpServerTest, SlowClientsAreCutOffByTheReadTimeout) {
   Client c(server_->port());
   c.send("POST /echo HTTP/1.1\r\nHost: x\r\n");  // headers never finish
   const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(c.read().result_int(), 408);
   EXPECT_TRUE(c.closed_by_server());
   EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);
 }
@@ -263,6 +331,206 @@ TEST_F(HttpServerTest, StopAcceptingClosesIdleConnectionsAndTheListener) {
   beast::error_code ec;
   s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()), ec);
   EXPECT_TRUE(ec);
+}
+
+// Issue 10, item 1: a client that hangs up right after the first chunk of a short stream raced
+// the end of the stream; the write queue was cleared under a write in flight (double free).
+TEST_F(HttpServerTest, HangUpsRightAfterTheFirstChunkLeaveTheServerWhole) {
+  const std::string request = std::string("GET /short-stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ") + kKey +
+                              "\r\n\r\n";
+  auto hang_up_loop = [&](int rounds, bool rst) {
+    for (int i = 0; i < rounds; ++i) {
+      const int fd = connect_from("127.0.0.1", server_->port());
+      ASSERT_GE(fd, 0);
+      ASSERT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL), static_cast<ssize_t>(request.size()));
+      std::string seen;
+      char buf[4096];
+      while (seen.find("data: ") == std::string::npos) {
+        const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+        if (n <= 0) break;
+        seen.append(buf, static_cast<size_t>(n));
+      }
+      if (rst) {
+        reset_close(fd);
+      } else {
+        ::close(fd);
+      }
+    }
+  };
+  std::thread a(hang_up_loop, 400, true), b(hang_up_loop, 400, false);
+  a.join();
+  b.join();
+  // Still serving, and every exchange ended.
+  Client c(server_->port());
+  EXPECT_EQ(c.request("POST", "/echo", "alive").body(), "alive");
+  EXPECT_TRUE(server_->wait_until_idle(std::chrono::steady_clock::now() + 5s));
+}
+
+// The same race made deterministic: the client half-closes (FIN) while the server is blocked
+// writing a chunk it will never read, and the stream ends from the disconnect callback.
+TEST_F(HttpServerTest, EndingAStreamWhileItsWriteIsInFlightIsSafe) {
+  const std::string request = std::string("GET /stuck-stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ") + kKey +
+                              "\r\n\r\n";
+  for (int i = 0; i < 3; ++i) {
+    const int fd = connect_from("127.0.0.1", server_->port());
+    ASSERT_GE(fd, 0);
+    ASSERT_GT(::send(fd, request.data(), request.size(), MSG_NOSIGNAL), 0);
+    std::string seen;
+    char buf[4096];
+    while (seen.find("data: first") == std::string::npos) {
+      const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+      ASSERT_GT(n, 0);
+      seen.append(buf, static_cast<size_t>(n));
+    }
+    ::shutdown(fd, SHUT_WR);
+    std::this_thread::sleep_for(200ms);
+    ::close(fd);
+  }
+  Client c(server_->port());
+  EXPECT_EQ(c.request("POST", "/echo", "alive").body(), "alive");
+  EXPECT_TRUE(server_->wait_until_idle(std::chrono::steady_clock::now() + 5s));
+  std::lock_guard lock(mutex_);
+  EXPECT_EQ(std::count(statuses_.begin(), statuses_.end(), 499), 3);
+}
+
+// Issue 10, item 7: a Transfer-Encoding the server cannot frame must end the connection, or the
+// body would be read as the next request (request smuggling; RFC 9112 section 6.1).
+TEST_F(HttpServerTest, UnknownTransferEncodingsCloseTheConnection) {
+  for (const char* coding : {"foo", "chunked, identity", "identity", "gzip"}) {
+    SCOPED_TRACE(coding);
+    Client c(server_->port());
+    const std::string smuggled = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+    c.send(std::string("POST /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ") + kKey +
+           "\r\nTransfer-Encoding: " + coding + "\r\n\r\n" + smuggled);
+    auto r = c.read();
+    EXPECT_EQ(r.result_int(), 400);
+    EXPECT_NE(r.body().find("Transfer-Encoding"), std::string::npos);
+    EXPECT_FALSE(r.keep_alive());
+    EXPECT_TRUE(c.closed_by_server());  // and the smuggled request was never answered
+  }
+  Client both(server_->port());
+  both.send(std::string("POST /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ") + kKey +
+            "\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  EXPECT_EQ(both.read().result_int(), 400);
+  EXPECT_TRUE(both.closed_by_server());
+}
+
+// Issue 10, item 8: a body that stops arriving gets a 408 before the connection closes.
+TEST_F(HttpServerTest, APartialBodyGets408) {
+  Client c(server_->port());
+  c.send(std::string("POST /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ") + kKey +
+         "\r\nContent-Length: 100\r\n\r\nonly part");
+  auto r = c.read();
+  EXPECT_EQ(r.result_int(), 408);
+  EXPECT_NE(r.body().find("timeout"), std::string::npos);
+  EXPECT_TRUE(c.closed_by_server());
+}
+
+// Issue 10, item 8: a client that starts sending its next request on a keep-alive connection has
+// the read timeout (1 s here) to finish it, not the idle timeout (long here).
+class HttpServerLongIdleTest : public HttpServerTest {
+ protected:
+  HttpServerOptions base_options() override {
+    HttpServerOptions options;
+    options.read_timeout = 500ms;
+    options.idle_timeout = 30s;
+    return options;
+  }
+};
+
+TEST_F(HttpServerLongIdleTest, ASlowHeaderAfterKeepAliveGetsTheReadTimeout) {
+  Client c(server_->port());
+  EXPECT_EQ(c.request("POST", "/echo", "first").result_int(), 200);
+  c.send("POST /echo HTTP/1.1\r\nHost: x\r\n");  // and nothing more
+  const auto start = std::chrono::steady_clock::now();
+  auto r = c.read();  // the client's receive timeout is 5 s; the idle timeout would be 30 s
+  EXPECT_EQ(r.result_int(), 408);
+  EXPECT_TRUE(c.closed_by_server());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+}
+
+TEST_F(HttpServerLongIdleTest, AnIdleKeepAliveConnectionIsKeptPastTheReadTimeout) {
+  Client c(server_->port());
+  EXPECT_EQ(c.request("POST", "/echo", "first").result_int(), 200);
+  std::this_thread::sleep_for(1200ms);  // past the read timeout, well within the idle timeout
+  EXPECT_EQ(c.request("POST", "/echo", "second").body(), "second");
+}
+
+// Issue 10, item 9: HTTP/1.0 has no chunked encoding: a stream is the raw body, ended by close.
+TEST_F(HttpServerTest, Http10ClientsGetStreamsWithoutChunking) {
+  const int fd = connect_from("127.0.0.1", server_->port());
+  ASSERT_GE(fd, 0);
+  const std::string request = std::string("GET /stream HTTP/1.0\r\nAuthorization: Bearer ") + kKey + "\r\n\r\n";
+  ASSERT_GT(::send(fd, request.data(), request.size(), MSG_NOSIGNAL), 0);
+  const std::string response = read_until_closed(fd);
+  ::close(fd);
+  const size_t end_of_headers = response.find("\r\n\r\n");
+  ASSERT_NE(end_of_headers, std::string::npos) << response;
+  const std::string headers = to_lower(response.substr(0, end_of_headers));
+  EXPECT_EQ(headers.find("transfer-encoding"), std::string::npos) << headers;
+  EXPECT_NE(headers.find("connection: close"), std::string::npos) << headers;
+  EXPECT_EQ(response.substr(end_of_headers + 4), "data: 0\n\ndata: 1\n\ndata: 2\n\n");
+}
+
+// Issue 10, item 5: one address cannot take every connection slot.
+class HttpServerConnectionCapTest : public HttpServerTest {
+ protected:
+  HttpServerOptions base_options() override {
+    HttpServerOptions options = HttpServerTest::base_options();
+    options.idle_timeout = 30s;
+    options.read_timeout = 30s;
+    options.max_connections = 12;
+    options.max_connections_per_address = 4;
+    return options;
+  }
+};
+
+TEST_F(HttpServerConnectionCapTest, OneAddressCannotLockOthersOut) {
+  std::vector<int> idle;
+  for (int i = 0; i < 4; ++i) {
+    idle.push_back(connect_from("127.0.0.2", server_->port()));
+    ASSERT_GE(idle.back(), 0);
+  }
+  // The fifth from the same address is turned away with a 503 that says why.
+  const int extra = connect_from("127.0.0.2", server_->port());
+  ASSERT_GE(extra, 0);
+  const std::string refused = read_until_closed(extra);
+  ::close(extra);
+  EXPECT_NE(refused.find("503"), std::string::npos) << refused;
+  EXPECT_NE(refused.find("max_connections_per_address"), std::string::npos) << refused;
+  // Another address is still served.
+  Client c(server_->port());
+  EXPECT_EQ(c.request("POST", "/echo", "served").body(), "served");
+  // A slot comes back when a connection closes.
+  ::close(idle.back());
+  idle.pop_back();
+  bool served_again = false;
+  for (int attempt = 0; attempt < 50 && !served_again; ++attempt) {
+    const int fd = connect_from("127.0.0.2", server_->port());
+    const std::string req = std::string("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+    served_again = read_until_closed(fd).starts_with("HTTP/1.1 200");
+    ::close(fd);
+    if (!served_again) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(served_again);
+  for (int fd : idle) ::close(fd);
+}
+
+TEST_F(HttpServerConnectionCapTest, TheGlobalCapTurnsAwayNewConnectionsWithA503) {
+  std::vector<int> idle;
+  const char* sources[] = {"127.0.0.3", "127.0.0.4", "127.0.0.5"};
+  for (const char* source : sources) {
+    for (int i = 0; i < 4; ++i) idle.push_back(connect_from(source, server_->port()));
+  }
+  std::this_thread::sleep_for(100ms);  // let the server accept them all
+  const int extra = connect_from("127.0.0.6", server_->port());
+  ASSERT_GE(extra, 0);
+  const std::string refused = read_until_closed(extra);
+  ::close(extra);
+  EXPECT_NE(refused.find("503"), std::string::npos) << refused;
+  EXPECT_NE(refused.find("max_connections"), std::string::npos) << refused;
+  for (int fd : idle) ::close(fd);
 }
 
 TEST(HttpServer, ListeningOnABusyPortIsAClearError) {
