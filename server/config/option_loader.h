@@ -39,6 +39,8 @@ struct OptionSchema {
   void (*cross_check)(Config& config, ConfigReport& report) = nullptr;
   // A small valid file, quoted when the file is empty.
   std::string_view example = R"({"network": {"port": 8080}})";
+  // serve warns about an unknown key and goes on; the gateway refuses it, as its issue asks.
+  bool unknown_keys_are_errors = false;
 };
 
 namespace detail {
@@ -83,14 +85,18 @@ class OptionLoader {
         // An unknown section: report its leaves so each gets its own suggestion.
         walk(value, path);
       } else {
-        std::string message = "unknown option, ignored";
+        std::string message = schema_.unknown_keys_are_errors ? "unknown option" : "unknown option, ignored";
         std::string guess = closest_match(path, all_paths());
         if (guess.empty() && !prefix.empty()) {
           std::string leaf_guess = closest_match(key, keys_of_section(prefix));
           if (!leaf_guess.empty()) guess = prefix + "." + leaf_guess;
         }
         if (!guess.empty()) message += "; did you mean " + guess + "?";
-        out_.report.warning(path, message);
+        if (schema_.unknown_keys_are_errors) {
+          out_.report.error(path, message);
+        } else {
+          out_.report.warning(path, message);
+        }
       }
     }
   }

@@ -1,0 +1,55 @@
+#include "gateway/links/prober.h"
+
+#include "gateway/links/upstream_fetch.h"
+
+namespace tandem::gateway {
+
+Prober::Prober(boost::asio::io_context& ioc, LinkSet& links, std::vector<std::unique_ptr<UpstreamPool>>& pools,
+               std::chrono::milliseconds interval, std::chrono::milliseconds timeout)
+    : ioc_(ioc), links_(links), pools_(pools), interval_(interval), timeout_(timeout) {
+  for (size_t i = 0; i < links.size(); ++i) timers_.push_back(std::make_unique<boost::asio::steady_timer>(ioc));
+}
+
+void Prober::start() {
+  for (size_t i = 0; i < timers_.size(); ++i) {
+    boost::asio::post(ioc_, [this, i, stopped = stopped_] {
+      if (!*stopped) probe(i);
+    });
+  }
+}
+
+void Prober::stop() {
+  *stopped_ = true;
+  for (auto& t : timers_) t->cancel();
+}
+
+void Prober::probe(size_t link) {
+  const auto started = std::chrono::steady_clock::now();
+  // /health needs no key; the link's own base path applies.
+  fetch(*pools_[link], links_.config(link).base_path + "/health", "", timeout_,
+        [this, link, started, stopped = stopped_](FetchResult r) {
+          if (*stopped) return;
+          ProbeOutcome outcome;
+          outcome.answered = r.answered && r.status == 200;
+          outcome.rtt_ms = r.rtt_ms;
+          if (!r.answered) {
+            outcome.failure = r.error;
+          } else if (r.status != 200) {
+            outcome.failure = "GET /health answered HTTP " + std::to_string(r.status);
+          }
+          if (r.connection_failed) pools_[link]->clear();
+          links_.record_probe(link, outcome);
+          schedule(link, started);
+        });
+}
+
+void Prober::schedule(size_t link, std::chrono::steady_clock::time_point started) {
+  auto& timer = *timers_[link];
+  timer.expires_at(std::max(started + interval_, std::chrono::steady_clock::now()));
+  timer.async_wait([this, link, stopped = stopped_](boost::system::error_code ec) {
+    if (ec || *stopped) return;
+    probe(link);
+  });
+}
+
+}  // namespace tandem::gateway
