@@ -40,6 +40,7 @@ std::string_view mode_name(GatewayMode mode) {
 }
 
 LinkHealth after_probe(LinkHealth h, const ProbeOutcome& probe, const FailoverRules& rules) {
+  h.probed = true;
   if (!probe.answered) {
     ++h.fail_streak;
     h.slow_streak = 0;
@@ -95,6 +96,7 @@ LinkHealth after_probe(LinkHealth h, const ProbeOutcome& probe, const FailoverRu
 }
 
 LinkHealth after_connection_error(LinkHealth h, const std::string& why) {
+  h.probed = true;
   h.state = LinkState::kDown;
   h.good_streak = 0;
   h.slow_streak = 0;
@@ -128,10 +130,16 @@ std::optional<Switch> select_active(const std::vector<LinkView>& links, Selectio
   for (int i = 0; i < n && target < 0; ++i) {
     if (healthy(i)) target = i;
   }
+  if (current < 0) {
+    const int limit = target >= 0 ? target : n;
+    for (int i = 0; i < limit; ++i) {
+      if (!links[static_cast<size_t>(i)].probed) return std::nullopt;
+    }
+  }
   if (target >= 0) {
-    if (healthy(current) && target < current && state.last_switch_s) {
+    if (healthy(current) && target < current) {
       const double hold = hold_seconds(state, target, now_s, rules);
-      if (now_s - *state.last_switch_s < hold) target = current;
+      if (state.last_switch_s && now_s - *state.last_switch_s < hold) target = current;
       reason = links[static_cast<size_t>(target)].name + " is healthy again and the hold of " + seconds_text(hold) +
                " since the last switch is over";
     }

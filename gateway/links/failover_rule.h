@@ -13,6 +13,8 @@
 //   - the first healthy link in the configured order, except that a return to a higher link waits
 //     `min_hold_seconds` since the last switch; a link that flaps (more than 2 switches in 10
 //     minutes) has that hold doubled each time, up to 300 s;
+//   - the first choice waits until every link before it has been probed once, so that a fast
+//     backup does not take the traffic for a moment just because its probe came back first;
 //   - when no link is healthy, the live (slow) link with the lowest round-trip time serves and the
 //     mode is degraded; when none is live, there is no active link.
 
@@ -51,6 +53,7 @@ struct ProbeOutcome {
 struct LinkHealth {
   LinkState state = LinkState::kDown;
   bool answered_ever = false;  // false until a probe has been answered once
+  bool probed = false;         // false until the first probe came back
   int slow_streak = 0;
   int fail_streak = 0;
   int good_streak = 0;
@@ -69,6 +72,7 @@ struct LinkView {
   LinkState state = LinkState::kDown;
   double rtt_ms = 0;   // the smoothed round-trip time (EWMA) of its probes
   std::string reason;  // LinkHealth::reason
+  bool probed = true;  // false until its first probe came back (answered or not)
 };
 
 // The selection's memory: the active link and the history of switches.

@@ -41,7 +41,7 @@ std::vector<LinkView> LinkSet::views_locked() const {
   std::vector<LinkView> views;
   for (size_t i = 0; i < links_.size(); ++i) {
     const Link& l = *links_[i];
-    views.push_back({configs_[i].name, l.health.state, l.rtt.ewma().value_or(0), l.health.reason});
+    views.push_back({configs_[i].name, l.health.state, l.rtt.ewma().value_or(0), l.health.reason, l.health.probed});
   }
   return views;
 }

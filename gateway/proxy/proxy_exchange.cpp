@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/http.hpp>
 #include <array>
+#include <limits>
 #include <optional>
 
 #include "gateway/proxy/proxy.h"
@@ -134,7 +135,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
   void read_header() {
     parser_.emplace();
-    parser_->body_limit(boost::none);
+    // Unlimited: the backend's responses are trusted. (Boost 1.74 compares a length with an empty
+    // optional as "over the limit", so the largest number stands for no limit.)
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     connection_->stream.expires_after(ctx_.upstream_timeout);
     bhttp::async_read_header(connection_->stream, connection_->buffer, *parser_,
                              [self = shared_from_this()](beast::error_code ec, size_t) {

@@ -106,6 +106,25 @@ TEST(FailoverRule, NewRequestsGoToTheFirstHealthyLink) {
   EXPECT_EQ(mode_of(views({{S, 450}, {H, 5}}), s.active), GatewayMode::kFailover);
 }
 
+TEST(FailoverRule, TheFirstChoiceWaitsUntilTheLinksBeforeItWereProbed) {
+  SelectionState s;
+  auto v = views({{D, 0}, {H, 5}});
+  v[0].probed = false;
+  EXPECT_FALSE(select_active(v, s, 0, rules())) << "the backup answered first, but the primary may be up too";
+  v[0].probed = true;
+  v[0].state = H;
+  auto change = select_active(v, s, 0.1, rules());
+  ASSERT_TRUE(change);
+  EXPECT_EQ(change->to, 0);
+  EXPECT_FALSE(s.last_switch_s) << "the first choice is not a switch";
+  // A primary that turns out down does not hold the backup back.
+  SelectionState t;
+  v[0].state = D;
+  change = select_active(v, t, 1, rules());
+  ASSERT_TRUE(change);
+  EXPECT_EQ(change->to, 1);
+}
+
 TEST(FailoverRule, TheReturnToAHigherLinkWaitsForTheHold) {
   SelectionState s;
   select_active(views({{H, 5}, {H, 5}}), s, 0, rules());
