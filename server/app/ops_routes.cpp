@@ -119,8 +119,9 @@ void handle_load(const OpsContext& ctx, const http::HttpRequest& request, const 
 http::Handler admin_route(const AdminAccess& access, http::Handler handler) {
   return [access, handler = std::move(handler)](const http::HttpRequest& req, std::shared_ptr<Responder> res) {
     if (auto refused = check_admin_request(access, req)) {
-      log::info("admin: refused " + req.method + " " + req.path + " from " + req.client + ": " + refused->code,
-                req.request_id);
+      // Debug, not info: refusals are what a flood of hostile requests produces.
+      log::debug("admin: refused " + req.method + " " + req.path + " from " + req.client + ": " + refused->code,
+                 req.request_id);
       return res->send(http::error_response(*refused));
     }
     handler(req, std::move(res));
