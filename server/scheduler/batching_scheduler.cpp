@@ -19,6 +19,7 @@ double seconds_between(Clock::time_point a, Clock::time_point b) { return std::c
 BatchingScheduler::BatchingScheduler(BatchingSchedulerOptions options, BackendLoader loader, metrics::ServerMetrics& metrics)
     : options_(options), loader_(std::move(loader)), metrics_(metrics) {
   thread_ = std::thread([this] { run(); });
+  prep_thread_ = std::thread([this] { prepare_loop(); });
 }
 
 BatchingScheduler::~BatchingScheduler() { stop(); }
@@ -35,7 +36,7 @@ std::optional<SchedulerError> BatchingScheduler::submit(GenerationJob job, std::
   if (state_ != ModelState::kReady) {
     return SchedulerError{ErrorKind::kUnavailable, "no model is loaded (" + reason_ + ")", "", "model_not_loaded"};
   }
-  const int64_t in_flight = static_cast<int64_t>(queue_.size()) + running_;
+  const int64_t in_flight = queued_locked() + running_;
   if (in_flight >= options_.max_concurrent_requests) {
     metrics_.rejected_queue_full.add();
     return SchedulerError{ErrorKind::kQueueFull,
@@ -44,8 +45,8 @@ std::optional<SchedulerError> BatchingScheduler::submit(GenerationJob job, std::
                           "", "rate_limit_exceeded", 1};
   }
   queue_.push_back(Pending{std::move(job), std::move(sink), Clock::now()});
-  metrics_.queue_depth.set(static_cast<int64_t>(queue_.size()));
-  wake_.notify_one();
+  metrics_.queue_depth.set(queued_locked());
+  prep_wake_.notify_one();
   return std::nullopt;
 }
 
@@ -55,7 +56,7 @@ SchedulerStatus BatchingScheduler::status() const {
   s.state = state_;
   s.reason = reason_;
   s.model = info_;
-  s.queued = static_cast<int64_t>(queue_.size());
+  s.queued = queued_locked();
   s.running = running_;
   s.accepting = accepting_ && !stop_;
   return s;
@@ -107,25 +108,97 @@ void BatchingScheduler::stop() {
     accepting_ = false;
     for (auto& token : running_tokens_) token->cancel();
     wake_.notify_one();
+    prep_wake_.notify_one();
   }
   if (thread_.joinable()) thread_.join();
+  if (prep_thread_.joinable()) prep_thread_.join();
+  // Whatever the preparation thread finished after the scheduler thread drained the queues.
+  drain_queue("the server is shutting down; the request was not started");
 }
 
 void BatchingScheduler::drain_queue(const std::string& why) {
   std::deque<Pending> dropped;
+  std::deque<Prepared> dropped_ready;
   {
     std::lock_guard lock(mutex_);
     dropped.swap(queue_);
-    metrics_.queue_depth.set(0);
+    dropped_ready.swap(ready_);
+    metrics_.queue_depth.set(queued_locked());
   }
-  for (auto& p : dropped) p.sink->on_error(SchedulerError{ErrorKind::kUnavailable, why, "", "shutting_down"});
+  const SchedulerError error{ErrorKind::kUnavailable, why, "", "shutting_down"};
+  for (auto& p : dropped) p.sink->on_error(error);
+  for (auto& r : dropped_ready) r.pending.sink->on_error(error);
+}
+
+// The preparation thread: takes queued requests in order and turns each into a Prepared one (or
+// its error), with the preparer of the model now loaded. It pauses while a model change waits,
+// so that requests are prepared for the model they will run on.
+void BatchingScheduler::prepare_loop() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    prep_wake_.wait(lock, [&] { return stop_ || (!queue_.empty() && control_.empty()); });
+    if (stop_) return;
+    Pending p = std::move(queue_.front());
+    queue_.pop_front();
+    ++preparing_;
+    const PrepModel model = prep_model_;
+    const std::string reason = reason_;
+    lock.unlock();
+
+    std::variant<GenerationRequest, SchedulerError> outcome = SchedulerError{};
+    if (p.job.cancel->cancelled()) {
+      metrics_.cancelled.add();
+      outcome = SchedulerError{ErrorKind::kCancelled, "cancelled before it started"};
+    } else if (!model.preparer) {
+      outcome = SchedulerError{ErrorKind::kUnavailable, "no model is loaded (" + reason + ")", "", "model_not_loaded"};
+    } else {
+      try {
+        outcome = prepare(p.job, model);
+      } catch (const std::exception& e) {
+        log::error(std::string("preparing the prompt failed: ") + e.what(), p.job.request_id);
+        outcome = SchedulerError{ErrorKind::kInternal, "preparing the prompt failed; see the server log"};
+      }
+    }
+
+    lock.lock();
+    --preparing_;
+    if (auto* request = std::get_if<GenerationRequest>(&outcome); request && !shutting_down_) {
+      ready_.push_back(Prepared{std::move(p), std::move(*request), model.generation});
+      wake_.notify_one();
+      continue;
+    }
+    metrics_.queue_depth.set(queued_locked());
+    lock.unlock();
+    if (auto* error = std::get_if<SchedulerError>(&outcome)) {
+      p.sink->on_error(*error);
+    } else {
+      p.sink->on_error(SchedulerError{ErrorKind::kUnavailable, "the server is shutting down; the request was not started",
+                                      "", "shutting_down"});
+    }
+    lock.lock();
+  }
+}
+
+// Called on the scheduler thread with mutex_ held, at a model change (before anyone hears of it):
+// the preparation thread
+// uses the new model from now on, and prepared requests go back to be prepared for it.
+void BatchingScheduler::publish_model_locked() {
+  prep_model_.preparer = backend_ ? backend_->preparer() : nullptr;
+  prep_model_.n_ctx = backend_ ? backend_->n_ctx() : 0;
+  prep_model_.n_vocab = backend_ ? backend_->n_vocab() : 0;
+  ++prep_model_.generation;
+  while (!ready_.empty()) {
+    queue_.push_front(std::move(ready_.back().pending));
+    ready_.pop_back();
+  }
+  prep_wake_.notify_one();
 }
 
 void BatchingScheduler::run() {
   while (true) {
     std::unique_lock lock(mutex_);
     const bool busy = backend_ && backend_->n_active() > 0;
-    if (!busy) wake_.wait(lock, [&] { return stop_ || cancel_all_ || !control_.empty() || !queue_.empty(); });
+    if (!busy) wake_.wait(lock, [&] { return stop_ || cancel_all_ || !control_.empty() || !ready_.empty(); });
     if (stop_ || cancel_all_) {
       const bool stopping = stop_;
       cancel_all_ = false;
@@ -154,17 +227,30 @@ void BatchingScheduler::run() {
         continue;
       }
     } else {
-      // Queued requests join as long as sequence slots are free (or fail at once without a model).
-      while (!queue_.empty() && (!backend_ || backend_->has_free_slot())) {
-        Pending pending = std::move(queue_.front());
-        queue_.pop_front();
-        metrics_.queue_depth.set(static_cast<int64_t>(queue_.size()));
+      // Prepared requests join while sequence slots are free, a few per step: the running
+      // sequences step between two batches of admissions.
+      for (int32_t n = 0; n < options_.max_admissions_per_step && !ready_.empty(); ++n) {
+        if (!backend_) {  // unloaded (publish_model_locked re-queued the prepared ones; a guard)
+          publish_model_locked();
+          break;
+        }
+        if (ready_.front().model_generation != prep_model_.generation) {
+          // Prepared with the model a load just replaced: prepared again, for the new one.
+          queue_.push_front(std::move(ready_.front().pending));
+          ready_.pop_front();
+          prep_wake_.notify_one();
+          continue;
+        }
+        if (!backend_->has_free_slot()) break;
+        Prepared prepared = std::move(ready_.front());
+        ready_.pop_front();
+        metrics_.queue_depth.set(queued_locked());
         lock.unlock();
-        // admit() may hand `pending` on to an observer: the error path keeps its own references.
-        const std::shared_ptr<GenerationSink> sink = pending.sink;
-        const std::string request_id = pending.job.request_id;
+        // admit() may hand the request on to an observer: the error path keeps its own references.
+        const std::shared_ptr<GenerationSink> sink = prepared.pending.sink;
+        const std::string request_id = prepared.pending.job.request_id;
         try {
-          admit(pending);
+          admit(prepared);
         } catch (const std::exception& e) {
           log::error(std::string("generation failed: ") + e.what(), request_id);
           sink->on_error(SchedulerError{ErrorKind::kInternal, "generation failed; see the server log"});
@@ -195,7 +281,8 @@ void BatchingScheduler::finish_running() {
 }
 
 void BatchingScheduler::apply(Control& control) {
-  // Free the old model first: two models at once may not fit in memory.
+  // Free the old model first: two models at once may not fit in memory. (The preparation thread
+  // may hold the old PromptPreparer a moment longer: tokenizer and template, no weights.)
   backend_.reset();
   if (!control.load) {
     {
@@ -204,6 +291,7 @@ void BatchingScheduler::apply(Control& control) {
       reason_ = "the model was unloaded (POST /admin/model/unload); load one with POST /admin/model/load";
       info_.reset();
       metrics_.model_loaded.set(0);
+      publish_model_locked();
     }
     log::info("model unloaded");
     if (control.unloaded) control.unloaded(ok_status());
@@ -225,6 +313,7 @@ void BatchingScheduler::apply(Control& control) {
         state_ = ModelState::kUnloaded;
         reason_ = "loading " + control.path + " failed: " + loaded.error();
       }
+      publish_model_locked();
     }
     log::error("cannot load " + control.path + ": " + loaded.error());
     if (control.loaded) control.loaded(Error{loaded.error()});
@@ -245,6 +334,7 @@ void BatchingScheduler::apply(Control& control) {
       info_ = info;
       metrics_.model_loaded.set(1);
     }
+    publish_model_locked();
   }
   log::info("model " + info.id + " ready (" + std::to_string(info.n_ctx) + " tokens of context) in " +
             std::to_string(seconds_between(started, Clock::now())) + " s");
@@ -330,59 +420,58 @@ class BatchingScheduler::JobObserver : public SequenceObserver {
   Clock::time_point last_;
 };
 
-void BatchingScheduler::admit(Pending& p) {
-  GenerationJob& job = p.job;
-  GenerationSink& sink = *p.sink;
-  if (job.cancel->cancelled()) {
-    metrics_.cancelled.add();
-    return sink.on_error(SchedulerError{ErrorKind::kCancelled, "cancelled before it started"});
-  }
-  if (!backend_) {
-    std::string reason;
-    {
-      std::lock_guard lock(mutex_);
-      reason = reason_;
-    }
-    return sink.on_error(
-        SchedulerError{ErrorKind::kUnavailable, "no model is loaded (" + reason + ")", "", "model_not_loaded"});
-  }
-
-  std::string text = job.prompt;
-  if (job.chat) {
-    auto rendered = backend_->render_chat(job.messages_json);
-    if (!rendered) {
-      return sink.on_error(invalid("the messages could not be rendered by the model's chat template: " +
-                                       rendered.error(),
-                                   "messages"));
-    }
-    text = std::move(rendered).value();
-  }
+// Checks a job against the model and tokenizes it; runs on the preparation thread.
+std::variant<GenerationRequest, SchedulerError> BatchingScheduler::prepare(const GenerationJob& job,
+                                                                            const PrepModel& model) const {
   GenerationRequest request;
-  request.prompt_tokens = backend_->tokenize(text);
+  if (job.chat) {
+    auto tokens = model.preparer->tokenize_chat(job.messages_json);
+    if (!tokens) {
+      return invalid("the messages could not be rendered by the model's chat template: " + tokens.error(), "messages");
+    }
+    request.prompt_tokens = std::move(tokens).value();
+  } else {
+    request.prompt_tokens = model.preparer->tokenize(job.prompt);
+  }
   request.sampling = job.sampling;
-  const int32_t n_ctx = backend_->n_ctx();
+  const int32_t n_ctx = model.n_ctx;
   const auto n_prompt = static_cast<int32_t>(request.prompt_tokens.size());
   const std::string prompt_param = job.chat ? "messages" : "prompt";
-  if (n_prompt == 0) return sink.on_error(invalid("the prompt is empty", prompt_param));
+  if (n_prompt == 0) return invalid("the prompt is empty", prompt_param);
   if (n_prompt >= n_ctx) {
-    return sink.on_error(invalid("this model's maximum context length is " + std::to_string(n_ctx) +
-                                     " tokens, but the prompt has " + std::to_string(n_prompt) +
-                                     " tokens; shorten the " + prompt_param,
-                                 prompt_param, "context_length_exceeded"));
+    return invalid("this model's maximum context length is " + std::to_string(n_ctx) + " tokens, but the prompt has " +
+                       std::to_string(n_prompt) + " tokens; shorten the " + prompt_param,
+                   prompt_param, "context_length_exceeded");
   }
   const int32_t limit = options_.max_tokens_limit > 0 ? std::min(options_.max_tokens_limit, n_ctx) : n_ctx;
   if (job.max_tokens && *job.max_tokens > limit) {
-    return sink.on_error(invalid("max_tokens is too large: " + std::to_string(*job.max_tokens) +
-                                     "; this server allows at most " + std::to_string(limit),
-                                 "max_tokens"));
+    return invalid("max_tokens is too large: " + std::to_string(*job.max_tokens) + "; this server allows at most " +
+                       std::to_string(limit),
+                   "max_tokens");
   }
   const int32_t room = n_ctx - n_prompt;
-  int32_t max_tokens = job.max_tokens ? *job.max_tokens : (options_.default_max_tokens > 0 ? options_.default_max_tokens : room);
+  const int32_t max_tokens =
+      job.max_tokens ? *job.max_tokens : (options_.default_max_tokens > 0 ? options_.default_max_tokens : room);
   request.max_tokens = std::min(max_tokens, room);
-  if (auto ok = validate(request.sampling); !ok) return sink.on_error(invalid(ok.error(), ""));
-  if (auto ok = validate_logit_bias(request.sampling, backend_->n_vocab()); !ok) {
-    return sink.on_error(invalid(ok.error(), "logit_bias"));
+  if (auto ok = validate(request.sampling); !ok) return invalid(ok.error(), "");
+  if (auto ok = validate_logit_bias(request.sampling, model.n_vocab); !ok) return invalid(ok.error(), "logit_bias");
+  return request;
+}
+
+void BatchingScheduler::admit(Prepared& prepared) {
+  Pending& p = prepared.pending;
+  const GenerationRequest& request = prepared.request;
+  GenerationJob& job = p.job;
+  if (job.cancel->cancelled()) {
+    metrics_.cancelled.add();
+    return p.sink->on_error(SchedulerError{ErrorKind::kCancelled, "cancelled before it started"});
   }
+  if (shutting_down_) {
+    return p.sink->on_error(SchedulerError{ErrorKind::kUnavailable,
+                                           "the server is shutting down; the request was not started", "",
+                                           "shutting_down"});
+  }
+  const auto n_prompt = static_cast<int32_t>(request.prompt_tokens.size());
 
   // The observer takes the pending request (and its sink) with it; keep a reference to the sink
   // for a begin() that refuses or throws (out of memory), so the request still gets its answer.

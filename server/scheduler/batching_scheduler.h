@@ -4,12 +4,19 @@
 // running sequences by one forward pass. The queue is bounded by server.max_concurrent_requests
 // (running + queued; past it, 429 at once). Model loads and unloads wait for the running
 // requests and go before queued ones.
+//
+// A request is prepared before it queues for a slot: a second thread renders its chat template,
+// tokenizes it and makes the checks that need the model (context length, logit_bias ids), with
+// the model's shared PromptPreparer. So a huge prompt or a flood of requests refused there costs
+// the running sequences nothing, and the scheduler thread admits at most a few prepared requests
+// between two steps.
 
 #include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "metrics/metrics.h"
@@ -23,6 +30,7 @@ struct BatchingSchedulerOptions {
   int32_t default_max_tokens = 0;  // 0 = until the context is full
   int32_t max_tokens_limit = 0;    // largest max_tokens a request may ask for; 0 = the context size
   std::chrono::milliseconds generation_timeout{0};  // 0 = none; past it a generation ends as "length"
+  int32_t max_admissions_per_step = 4;  // prepared requests placed in slots between two forward steps
 };
 
 class BatchingScheduler final : public Scheduler {
@@ -44,6 +52,19 @@ class BatchingScheduler final : public Scheduler {
     std::shared_ptr<GenerationSink> sink;
     Clock::time_point submitted;
   };
+  // A request whose prompt is tokenized and checked against the model of `model_generation`.
+  struct Prepared {
+    Pending pending;
+    GenerationRequest request;
+    uint64_t model_generation = 0;
+  };
+  // The loaded model as the preparation thread sees it (no preparer: none is loaded).
+  struct PrepModel {
+    std::shared_ptr<const PromptPreparer> preparer;
+    int32_t n_ctx = 0;
+    int32_t n_vocab = 0;
+    uint64_t generation = 0;  // changes with every load and unload
+  };
   struct Control {
     bool load = false;
     std::string path, id;
@@ -54,24 +75,32 @@ class BatchingScheduler final : public Scheduler {
   class JobObserver;
 
   void run();
-  void admit(Pending& pending);
+  void prepare_loop();
+  std::variant<GenerationRequest, SchedulerError> prepare(const GenerationJob& job, const PrepModel& model) const;
+  void admit(Prepared& prepared);
   void finish_running();
   void apply(Control& control);
+  void publish_model_locked();
   void drain_queue(const std::string& why);
+  int64_t queued_locked() const { return static_cast<int64_t>(queue_.size() + ready_.size()) + preparing_; }
 
   const BatchingSchedulerOptions options_;
   const BackendLoader loader_;
   metrics::ServerMetrics& metrics_;
 
   mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<Pending> queue_;
+  std::condition_variable wake_;       // the scheduler thread
+  std::condition_variable prep_wake_;  // the preparation thread
+  std::deque<Pending> queue_;          // waiting for preparation
+  std::deque<Prepared> ready_;         // prepared, waiting for a sequence slot
+  int64_t preparing_ = 0;              // in the preparation thread's hands
+  PrepModel prep_model_;
   std::deque<Control> control_;
   int64_t running_ = 0;  // sequences in the backend
   bool accepting_ = true;
   bool cancel_all_ = false;
-  std::atomic<bool> shutting_down_{false};  // cancel_all() or stop(): cancelled sequences end in a 503
   bool stop_ = false;
+  std::atomic<bool> shutting_down_{false};  // cancel_all() or stop(): cancelled sequences end in a 503
   ModelState state_ = ModelState::kUnloaded;
   std::string reason_ = "no model has been loaded yet";
   std::optional<ModelInfo> info_;
@@ -79,6 +108,7 @@ class BatchingScheduler final : public Scheduler {
 
   std::unique_ptr<ModelBackend> backend_;  // the scheduler thread's alone
   std::thread thread_;
+  std::thread prep_thread_;
 };
 
 }  // namespace tandem::server

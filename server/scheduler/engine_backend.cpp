@@ -6,16 +6,31 @@
 namespace tandem::server {
 namespace {
 
+// The engine's PromptFormatter is immutable and shared: safe beside step(), and alive after an unload.
+class EnginePreparer : public PromptPreparer {
+ public:
+  EnginePreparer(std::shared_ptr<const PromptFormatter> formatter, bool special_tokens_in_content)
+      : formatter_(std::move(formatter)), special_tokens_in_content_(special_tokens_in_content) {}
+
+  std::vector<int32_t> tokenize(std::string_view prompt) const override { return formatter_->tokenize_prompt(prompt); }
+  Result<std::vector<int32_t>> tokenize_chat(const std::string& messages_json) const override {
+    return formatter_->tokenize_chat(messages_json, /*add_generation_prompt=*/true, special_tokens_in_content_);
+  }
+
+ private:
+  std::shared_ptr<const PromptFormatter> formatter_;
+  bool special_tokens_in_content_;
+};
+
 class EngineBackend : public ModelBackend {
  public:
-  explicit EngineBackend(std::unique_ptr<Engine> engine) : engine_(std::move(engine)) {}
+  EngineBackend(std::unique_ptr<Engine> engine, EngineBackendOptions options)
+      : engine_(std::move(engine)),
+        preparer_(std::make_shared<EnginePreparer>(engine_->prompt_formatter(), options.special_tokens_in_content)) {}
 
   int32_t n_ctx() const override { return engine_->n_ctx(); }
   int32_t n_vocab() const override { return engine_->config().n_vocab; }
-  std::vector<int32_t> tokenize(std::string_view prompt) const override { return engine_->tokenize_prompt(prompt); }
-  Result<std::string> render_chat(const std::string& messages_json) const override {
-    return engine_->apply_chat_template(messages_json, /*add_generation_prompt=*/true);
-  }
+  std::shared_ptr<const PromptPreparer> preparer() const override { return preparer_; }
   bool has_free_slot() const override { return engine_->has_free_slot(); }
   int32_t n_active() const override { return engine_->n_active(); }
   Status begin(const GenerationRequest& request, std::shared_ptr<SequenceObserver> observer) override {
@@ -25,17 +40,18 @@ class EngineBackend : public ModelBackend {
 
  private:
   std::unique_ptr<Engine> engine_;
+  std::shared_ptr<const PromptPreparer> preparer_;
 };
 
 }  // namespace
 
-BackendLoader engine_backend_loader(EngineOptions options) {
-  return [options](const std::string& path) -> Result<std::unique_ptr<ModelBackend>> {
+BackendLoader engine_backend_loader(EngineOptions options, EngineBackendOptions backend) {
+  return [options, backend](const std::string& path) -> Result<std::unique_ptr<ModelBackend>> {
     EngineOptions o = options;
     o.model_path = path;
     auto engine = Engine::load(o);
     if (!engine) return Error{engine.error()};
-    return std::unique_ptr<ModelBackend>(std::make_unique<EngineBackend>(std::move(engine).value()));
+    return std::unique_ptr<ModelBackend>(std::make_unique<EngineBackend>(std::move(engine).value(), backend));
   };
 }
 

@@ -13,6 +13,7 @@
 
 #include "core/result.h"
 #include "sampling/sampling_params.h"
+#include "tandem/prompt_formatter.h"
 
 namespace tandem {
 
@@ -73,6 +74,8 @@ class Engine {
   const Model& model() const;
   int32_t n_ctx() const;
 
+  // The tokenizer and chat template, shareable beyond this Engine and usable from any thread.
+  std::shared_ptr<const PromptFormatter> prompt_formatter() const;
   // Tokenizes text the way a completion prompt is: BOS per the model, special tokens parsed.
   std::vector<int32_t> tokenize_prompt(std::string_view text) const;
   // Renders messages (OpenAI-style JSON array) through the model's chat template.

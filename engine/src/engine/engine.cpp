@@ -1,7 +1,6 @@
 #include "tandem/engine.h"
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 
 #include "chat/chat_template.h"
 #include "engine/sequence_batcher.h"
@@ -28,6 +27,7 @@ struct Engine::State {
   std::optional<ChatTemplate> chat_template;
   ChatTemplateSource template_source;
   std::string template_error;  // why chat_template is empty
+  std::shared_ptr<const PromptFormatter> formatter;  // tokenizer and chat_template, shareable
   std::unique_ptr<KvCache> kv;
   std::unique_ptr<ForwardState> forward_state;
   std::unique_ptr<SequenceBatcher> batcher;
@@ -61,6 +61,10 @@ Result<std::unique_ptr<Engine>> Engine::load(const EngineOptions& options) {
   } else {
     state->template_error = parsed.error();
   }
+  state->formatter = std::make_shared<const PromptFormatter>(
+      std::make_shared<const Tokenizer>(*state->tokenizer),
+      state->chat_template ? std::make_shared<const ChatTemplate>(*state->chat_template) : nullptr,
+      state->template_source.bos_token, state->template_source.eos_token, state->template_error);
   if (options.n_ctx <= 0 || options.n_batch <= 0 || options.n_seq <= 0) {
     return make_error("n_ctx, n_batch and n_seq must be positive");
   }
@@ -80,27 +84,15 @@ const ModelConfig& Engine::config() const { return state_->model->config(); }
 const Model& Engine::model() const { return *state_->model; }
 int32_t Engine::n_ctx() const { return state_->options.n_ctx; }
 
+std::shared_ptr<const PromptFormatter> Engine::prompt_formatter() const { return state_->formatter; }
+
 std::vector<int32_t> Engine::tokenize_prompt(std::string_view text) const {
-  std::vector<int32_t> tokens = state_->tokenizer->encode(text, /*add_special=*/true, /*parse_special=*/true);
-  // A chat template that writes the BOS text itself, on a model that also adds BOS, would give two.
-  const int32_t bos = state_->tokenizer->bos_id();
-  if (tokens.size() >= 2 && bos >= 0 && tokens[0] == bos && tokens[1] == bos) tokens.erase(tokens.begin());
-  return tokens;
+  return state_->formatter->tokenize_prompt(text);
 }
 
 Result<std::string> Engine::apply_chat_template(const std::string& messages_json, bool add_generation_prompt,
                                                 const std::string& extra_vars_json) const {
-  if (!state_->chat_template) return make_error(state_->template_error);
-  // Ordered JSON keeps the client's key order, which templates print with |tojson.
-  auto messages = nlohmann::ordered_json::parse(messages_json, nullptr, /*allow_exceptions=*/false);
-  if (!messages.is_array()) return make_error("messages must be a JSON array");
-  auto context = nlohmann::ordered_json::parse(extra_vars_json, nullptr, /*allow_exceptions=*/false);
-  if (!context.is_object()) return make_error("template variables must be a JSON object");
-  context["messages"] = std::move(messages);
-  context["add_generation_prompt"] = add_generation_prompt;
-  context["bos_token"] = state_->template_source.bos_token;
-  context["eos_token"] = state_->template_source.eos_token;
-  return state_->chat_template->render(context);
+  return state_->formatter->apply_chat_template(messages_json, add_generation_prompt, extra_vars_json);
 }
 
 namespace {

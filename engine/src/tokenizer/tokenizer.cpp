@@ -36,7 +36,16 @@ bool is_ascii_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 // Cuts `text` at special tokens with llama.cpp's semantics (tokenizer_st_partition): tokens are
 // taken in priority order (longest text first), each claiming its occurrences left to right that
 // still lie wholly inside raw text. Strip attributes eat ASCII white space beside a match.
-std::vector<Fragment> partition(const Vocab& vocab, std::string_view text, bool parse_special) {
+// True when [begin, end) overlaps one of `plain` (sorted, disjoint).
+bool overlaps(std::span<const TextRange> plain, size_t begin, size_t end) {
+  auto it = std::upper_bound(plain.begin(), plain.end(), begin,
+                             [](size_t pos, const TextRange& r) { return pos < r.end; });
+  return it != plain.end() && it->begin < end;
+}
+
+// `plain`: ranges where only user-defined tokens may match (see Tokenizer::encode).
+std::vector<Fragment> partition(const Vocab& vocab, std::string_view text, bool parse_special,
+                                std::span<const TextRange> plain = {}) {
   const SpecialMatcher& matcher = parse_special ? vocab.special_all : vocab.special_user;
   struct Occurrence {
     int32_t priority;
@@ -49,7 +58,11 @@ std::vector<Fragment> partition(const Vocab& vocab, std::string_view text, bool 
     for (uint32_t length : matcher.lengths[static_cast<uint8_t>(text[pos])]) {
       if (length > text.size() - pos) continue;
       auto it = matcher.by_text.find(text.substr(pos, length));
-      if (it != matcher.by_text.end()) found.push_back({it->second.priority, it->second.id, pos, pos + length});
+      if (it == matcher.by_text.end()) continue;
+      if (!plain.empty() && !(vocab.attrs[it->second.id] & kAttrUserDefined) && overlaps(plain, pos, pos + length)) {
+        continue;
+      }
+      found.push_back({it->second.priority, it->second.id, pos, pos + length});
     }
   }
   if (found.empty()) return {Fragment{-1, 0, text.size()}};
@@ -158,12 +171,47 @@ Result<Tokenizer> Tokenizer::from_gguf(const gguf::GgufFile& file) {
   return Tokenizer(std::make_shared<const Vocab>(std::move(vocab).value()));
 }
 
+// Token ids for `text` cut into raw text and special tokens (below).
+std::vector<int32_t> encode_fragments(const Vocab& v, std::string_view text, bool add_special,
+                                      const std::vector<Fragment>& fragments);
+
 std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, bool parse_special) const {
-  const Vocab& v = *vocab_;
+  return encode_fragments(*vocab_, text, add_special,
+                          text.empty() ? std::vector<Fragment>{} : partition(*vocab_, text, parse_special));
+}
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, std::span<const TextRange> plain) const {
+  return encode_fragments(*vocab_, text, add_special,
+                          text.empty() ? std::vector<Fragment>{} : partition(*vocab_, text, true, plain));
+}
+
+std::vector<TextRange> Tokenizer::find_control_tokens(std::string_view text) const {
+  const SpecialMatcher& matcher = vocab_->special_all;
+  std::vector<TextRange> found;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t matched = 0;
+    for (uint32_t length : matcher.lengths[static_cast<uint8_t>(text[pos])]) {  // longest first
+      if (length > text.size() - pos) continue;
+      auto it = matcher.by_text.find(text.substr(pos, length));
+      if (it != matcher.by_text.end() && !(vocab_->attrs[it->second.id] & kAttrUserDefined)) {
+        matched = length;
+        break;
+      }
+    }
+    if (matched > 0) {
+      found.push_back({pos, pos + matched});
+      pos += matched;
+    } else {
+      ++pos;
+    }
+  }
+  return found;
+}
+
+std::vector<int32_t> encode_fragments(const Vocab& v, std::string_view text, bool add_special,
+                                      const std::vector<Fragment>& fragments) {
   std::vector<int32_t> out;
   out.reserve(text.size() / 3 + 4);
-  const std::vector<Fragment> fragments =
-      text.empty() ? std::vector<Fragment>{} : partition(v, text, parse_special);
 
   if (add_special && v.add_bos && v.bos >= 0) out.push_back(v.bos);
   bool prev_special = true;  // SentencePiece: a space prefix before the first word and after a special token

@@ -31,6 +31,12 @@ struct Vocab;
 
 enum class TokenizerModel { kSentencePiece, kBytePairEncoding, kWordPiece };
 
+// Bytes [begin, end) of a text.
+struct TextRange {
+  size_t begin = 0;
+  size_t end = 0;
+};
+
 class Tokenizer {
  public:
   // Reads the vocabulary from `tokenizer.ggml.*`; the file may be closed afterwards.
@@ -40,6 +46,13 @@ class Tokenizer {
   // parse_special: control tokens written in the text ("<|im_end|>") become their ids; user-defined
   // tokens are always matched whole, as in llama.cpp and Hugging Face's added vocabulary.
   std::vector<int32_t> encode(std::string_view text, bool add_special, bool parse_special) const;
+  // encode() with parse_special, except that no control token is matched where it would overlap
+  // a range of `plain` (sorted, disjoint): text from an untrusted source inside a trusted template
+  // (a chat message inside its markup) then tokenizes as plain text, as it would alone.
+  std::vector<int32_t> encode(std::string_view text, bool add_special, std::span<const TextRange> plain) const;
+  // Where parse_special would see control tokens in `text` (user-defined tokens, matched in any
+  // text, are not listed): leftmost, longest first, not overlapping.
+  std::vector<TextRange> find_control_tokens(std::string_view text) const;
 
   // The text of one token: byte tokens give their raw byte (possibly half a UTF-8 character),
   // SentencePiece "▁" becomes " ". Control and unknown tokens give "" unless render_special.

@@ -42,56 +42,87 @@ struct Gate {
   }
 };
 
-class FakeBackend : public ModelBackend {
+// One token per byte; chat renders as "<chat>" + the messages. A prompt starting with "slow"
+// waits at the preparation gate (a multi-megabyte prompt's tokenization, in miniature).
+class FakePreparer : public PromptPreparer {
  public:
-  explicit FakeBackend(Gate& gate, bool throw_on_begin = false) : gate_(gate), throw_on_begin_(throw_on_begin) {}
-  int32_t n_ctx() const override { return 64; }
-  int32_t n_vocab() const override { return 100; }
+  explicit FakePreparer(Gate* prep_gate) : prep_gate_(prep_gate) {}
   std::vector<int32_t> tokenize(std::string_view prompt) const override {
+    if (prep_gate_ && prompt.starts_with("slow")) prep_gate_->pass();
     return std::vector<int32_t>(prompt.size(), 1);
   }
-  Result<std::string> render_chat(const std::string& messages_json) const override {
+  Result<std::vector<int32_t>> tokenize_chat(const std::string& messages_json) const override {
     if (messages_json.find("unrenderable") != std::string::npos) return make_error("template failed");
-    return "<chat>" + messages_json;
-  }
-  // One sequence at a time: begin() takes it, the next step() generates it to the end.
-  bool has_free_slot() const override { return !pending_; }
-  int32_t n_active() const override { return pending_ ? 1 : 0; }
-  Status begin(const GenerationRequest& request, std::shared_ptr<SequenceObserver> observer) override {
-    if (throw_on_begin_) throw std::bad_alloc();  // as the KV cache or a buffer can when memory runs out
-    pending_ = request;
-    observer_ = std::move(observer);
-    return ok_status();
-  }
-  void step() override {
-    if (!pending_) return;
-    GenerationResult result;
-    result.n_prompt_tokens = static_cast<int32_t>(pending_->prompt_tokens.size());
-    result.finish = FinishReason::kLength;
-    for (int32_t i = 0; i < pending_->max_tokens; ++i) {
-      if (i == 0) gate_.pass();
-      std::this_thread::sleep_for(2ms);
-      if (observer_->cancelled()) {
-        result.finish = FinishReason::kCancelled;
-        break;
-      }
-      result.tokens.push_back(7);
-      result.text += "t";
-      if (!observer_->on_text("t")) {
-        result.finish = FinishReason::kCancelled;
-        break;
-      }
-    }
-    pending_.reset();
-    std::shared_ptr<SequenceObserver> observer = std::move(observer_);
-    observer->on_finish(result);
+    return tokenize("<chat>" + messages_json);
   }
 
  private:
+  Gate* prep_gate_;
+};
+
+// Generates "t" per token, one token per step for each running sequence; `slots` sequences at once.
+class FakeBackend : public ModelBackend {
+ public:
+  FakeBackend(Gate& gate, bool throw_on_begin, Gate* prep_gate, int32_t slots, std::chrono::milliseconds step_time)
+      : gate_(gate),
+        throw_on_begin_(throw_on_begin),
+        preparer_(std::make_shared<FakePreparer>(prep_gate)),
+        slots_(slots),
+        step_time_(step_time) {}
+  int32_t n_ctx() const override { return 64; }
+  int32_t n_vocab() const override { return 100; }
+  std::shared_ptr<const PromptPreparer> preparer() const override { return preparer_; }
+  bool has_free_slot() const override { return static_cast<int32_t>(running_.size()) < slots_; }
+  int32_t n_active() const override { return static_cast<int32_t>(running_.size()); }
+  Status begin(const GenerationRequest& request, std::shared_ptr<SequenceObserver> observer) override {
+    if (throw_on_begin_) throw std::bad_alloc();  // as the KV cache or a buffer can when memory runs out
+    Sequence seq{request, std::move(observer), {}};
+    seq.result.n_prompt_tokens = static_cast<int32_t>(request.prompt_tokens.size());
+    seq.result.finish = FinishReason::kLength;
+    running_.push_back(std::move(seq));
+    return ok_status();
+  }
+  void step() override {
+    std::this_thread::sleep_for(step_time_);
+    std::vector<Sequence> finished;
+    for (auto it = running_.begin(); it != running_.end();) {
+      Sequence& seq = *it;
+      if (seq.result.tokens.empty()) gate_.pass();
+      bool done = false;
+      if (seq.observer->cancelled()) {
+        seq.result.finish = FinishReason::kCancelled;
+        done = true;
+      } else {
+        seq.result.tokens.push_back(7);
+        seq.result.text += "t";
+        if (!seq.observer->on_text("t")) {
+          seq.result.finish = FinishReason::kCancelled;
+          done = true;
+        }
+        if (static_cast<int32_t>(seq.result.tokens.size()) >= seq.request.max_tokens) done = true;
+      }
+      if (done) {
+        finished.push_back(std::move(seq));
+        it = running_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (Sequence& seq : finished) seq.observer->on_finish(seq.result);
+  }
+
+ private:
+  struct Sequence {
+    GenerationRequest request;
+    std::shared_ptr<SequenceObserver> observer;
+    GenerationResult result;
+  };
   Gate& gate_;
   bool throw_on_begin_;
-  std::optional<GenerationRequest> pending_;
-  std::shared_ptr<SequenceObserver> observer_;
+  std::shared_ptr<const PromptPreparer> preparer_;
+  int32_t slots_;
+  std::chrono::milliseconds step_time_;
+  std::vector<Sequence> running_;
 };
 
 class RecordingSink : public GenerationSink {
@@ -137,7 +168,8 @@ class SchedulerTest : public ::testing::Test {
   std::unique_ptr<BatchingScheduler> make(BatchingSchedulerOptions options = {}) {
     BackendLoader loader = [this](const std::string& path) -> Result<std::unique_ptr<ModelBackend>> {
       if (path == "/bad") return make_error("not a model");
-      return std::unique_ptr<ModelBackend>(std::make_unique<FakeBackend>(gate_, throw_on_begin_));
+      return std::unique_ptr<ModelBackend>(
+          std::make_unique<FakeBackend>(gate_, throw_on_begin_, &prep_gate_, slots_, step_time_));
     };
     return std::make_unique<BatchingScheduler>(options, loader, metrics_);
   }
@@ -154,7 +186,10 @@ class SchedulerTest : public ::testing::Test {
   }
 
   Gate gate_;
+  Gate prep_gate_;
   bool throw_on_begin_ = false;
+  int32_t slots_ = 1;
+  std::chrono::milliseconds step_time_{2};
   metrics::ServerMetrics metrics_;
 };
 
@@ -310,6 +345,48 @@ TEST_F(SchedulerTest, GenerationTimeoutEndsAsLength) {
   ASSERT_TRUE(sink->wait());
   EXPECT_EQ(sink->outcome->finish_reason, "length");
   EXPECT_LT(sink->outcome->n_completion_tokens, 60);
+}
+
+// Tokenizing a huge prompt happens beside the running sequences, not instead of them: while a
+// request is stuck in preparation, a running one keeps stepping to its end.
+TEST_F(SchedulerTest, SlowPreparationDoesNotStopRunningSequences) {
+  slots_ = 2;
+  step_time_ = 10ms;
+  auto s = make();
+  load(*s);
+  auto running = std::make_shared<RecordingSink>();
+  ASSERT_FALSE(s->submit(job("a", 60), running));
+  for (int i = 0; i < 500 && running->text.empty(); ++i) std::this_thread::sleep_for(2ms);  // it is generating
+  prep_gate_.close();
+  auto slow = std::make_shared<RecordingSink>();
+  ASSERT_FALSE(s->submit(job("slow prompt", 3), slow));
+  ASSERT_TRUE(prep_gate_.wait_for_waiter());  // being prepared
+  const bool finished = running->wait();
+  prep_gate_.release();
+  ASSERT_TRUE(finished) << "a request in preparation froze the running sequence";
+  EXPECT_EQ(running->text, std::string(60, 't'));
+  ASSERT_TRUE(slow->wait());
+  EXPECT_EQ(slow->text, "ttt");
+}
+
+// Requests refused in preparation (prompt past the context) are answered, and the queue and the
+// running count go back to zero.
+TEST_F(SchedulerTest, RefusalsInPreparationLeaveNothingQueued) {
+  auto s = make();
+  load(*s);
+  std::vector<std::shared_ptr<RecordingSink>> sinks;
+  for (int i = 0; i < 20; ++i) {
+    sinks.push_back(std::make_shared<RecordingSink>());
+    ASSERT_FALSE(s->submit(job(std::string(100, 'x')), sinks.back()));
+  }
+  for (auto& sink : sinks) {
+    ASSERT_TRUE(sink->wait());
+    ASSERT_TRUE(sink->error);
+    EXPECT_EQ(sink->error->code, "context_length_exceeded");
+  }
+  EXPECT_EQ(s->status().queued, 0);
+  EXPECT_EQ(s->status().running, 0);
+  EXPECT_EQ(metrics_.queue_depth.value(), 0);
 }
 
 // begin() failing by exception (out of memory) must reach the request's sink as an error and
