@@ -6,8 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 
 #include "app/admin_access.h"
 #include "app/file_worker.h"
@@ -185,8 +187,14 @@ TEST_F(ModelDirectoryTest, ResolvesInsideOnlyAndSaysTheSameForEverythingElse) {
 }
 
 TEST_F(ModelDirectoryTest, VettingRefusesFifosAtOnceAndQuotesNoBytes) {
-  // O_NONBLOCK: opening a FIFO with no writer would otherwise block this thread for good.
-  auto fifo = server::vet_model_file((dir_ / "pipe.gguf").string(), "pipe.gguf");
+  // O_NONBLOCK: opening a FIFO with no writer would otherwise block this thread for good. Should
+  // that come back, the test opens the writing end itself to free the thread, and fails.
+  const std::string pipe = (dir_ / "pipe.gguf").string();
+  auto pending = std::async(std::launch::async, [&pipe] { return server::vet_model_file(pipe, "pipe.gguf"); });
+  const bool answered_at_once = pending.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+  if (!answered_at_once) ::close(::open(pipe.c_str(), O_WRONLY));
+  auto fifo = pending.get();
+  EXPECT_TRUE(answered_at_once) << "opening a FIFO blocked";
   ASSERT_FALSE(fifo);
   EXPECT_NE(fifo.error().find("not a regular file"), std::string::npos) << fifo.error();
   auto text = server::vet_model_file((dir_ / "passwd.gguf").string(), "passwd.gguf");
