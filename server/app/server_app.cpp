@@ -55,6 +55,7 @@ int run_server(const config::ServerConfig& config) {
   sched.default_max_tokens = static_cast<int32_t>(config.default_max_tokens);
   sched.max_tokens_limit = static_cast<int32_t>(config.max_tokens_limit);
   sched.generation_timeout = to_ms(config.generation_timeout);
+  sched.queue_timeout = to_ms(config.queue_timeout);
   BatchingScheduler scheduler(sched, engine_backend_loader(engine), metrics);
 
   // Declared between the scheduler (its tasks load models) and the server (its handlers post to

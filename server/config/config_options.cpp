@@ -97,7 +97,12 @@ const std::vector<OptionSpec> kOptions = {
     {"timeouts.write_seconds", "", &ServerConfig::write_timeout, "60", "seconds",
      "Time a client may take to read a response before it is dropped", &in_range<1, 3600>},
     {"timeouts.generation_seconds", "", &ServerConfig::generation_timeout, "600", "seconds",
-     "Longest a single generation may run, then it ends with finish_reason \"length\"; 0 = no limit",
+     "Longest a single generation may run, counted from its start (time queued is not counted), then it ends "
+     "with finish_reason \"length\"; 0 = no limit",
+     &in_range<0, 86400>},
+    {"timeouts.queue_seconds", "", &ServerConfig::queue_timeout, "60", "seconds",
+     "Longest a request may wait in the queue for a sequence slot, then it gets 503 (code \"queue_timeout\") "
+     "with Retry-After; 0 = no limit",
      &in_range<0, 86400>},
     {"timeouts.shutdown_grace_seconds", "", &ServerConfig::shutdown_grace, "30", "seconds",
      "On SIGTERM, time in-flight requests get to finish before they are cancelled", &in_range<0, 3600>},

@@ -38,7 +38,8 @@ struct ServerConfig {
   double read_timeout = 0;
   double idle_timeout = 0;
   double write_timeout = 0;
-  double generation_timeout = 0;  // 0 = none
+  double generation_timeout = 0;  // counted from admission; 0 = none
+  double queue_timeout = 0;       // longest wait for a sequence slot, then 503; 0 = none
   double shutdown_grace = 0;
   // security
   std::vector<std::string> api_keys;  // empty = no authentication

@@ -146,9 +146,12 @@ void BatchingScheduler::prepare_loop() {
     lock.unlock();
 
     std::variant<GenerationRequest, SchedulerError> outcome = SchedulerError{};
+    const Clock::time_point now = Clock::now();
     if (p.job.cancel->cancelled()) {
       metrics_.cancelled.add();
       outcome = SchedulerError{ErrorKind::kCancelled, "cancelled before it started"};
+    } else if (expired(p, now)) {
+      outcome = queue_timeout_error(p, now);
     } else if (!model.preparer) {
       outcome = SchedulerError{ErrorKind::kUnavailable, "no model is loaded (" + reason + ")", "", "model_not_loaded"};
     } else {
@@ -194,11 +197,63 @@ void BatchingScheduler::publish_model_locked() {
   prep_wake_.notify_one();
 }
 
+bool BatchingScheduler::expired(const Pending& p, Clock::time_point now) const {
+  return options_.queue_timeout.count() > 0 && now - p.submitted > options_.queue_timeout;
+}
+
+SchedulerError BatchingScheduler::queue_timeout_error(const Pending& p, Clock::time_point now) const {
+  const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(now - p.submitted);
+  const auto limit = std::chrono::duration<double>(options_.queue_timeout).count();
+  return SchedulerError{ErrorKind::kUnavailable,
+                        "the server is busy: the request waited " + std::to_string(waited.count() / 1000.0) +
+                            " s for a free sequence slot, longer than timeouts.queue_seconds (" +
+                            std::to_string(limit) + " s); retry later",
+                        "", "queue_timeout", 2};
+}
+
+// Refuses the requests that have waited past timeouts.queue_seconds, queued or prepared, so that
+// they hear at once rather than when a slot frees. Called on the scheduler thread, unlocked.
+void BatchingScheduler::expire_queued() {
+  if (options_.queue_timeout.count() <= 0) return;
+  const Clock::time_point now = Clock::now();
+  std::vector<Pending> timed_out;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = queue_.begin(); it != queue_.end();) {
+      if (expired(*it, now)) {
+        timed_out.push_back(std::move(*it));
+        it = queue_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (auto it = ready_.begin(); it != ready_.end();) {
+      if (expired(it->pending, now)) {
+        timed_out.push_back(std::move(it->pending));
+        it = ready_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (!timed_out.empty()) metrics_.queue_depth.set(queued_locked());
+  }
+  for (Pending& p : timed_out) p.sink->on_error(queue_timeout_error(p, now));
+}
+
 void BatchingScheduler::run() {
   while (true) {
+    expire_queued();
     std::unique_lock lock(mutex_);
     const bool busy = backend_ && backend_->n_active() > 0;
-    if (!busy) wake_.wait(lock, [&] { return stop_ || cancel_all_ || !control_.empty() || !ready_.empty(); });
+    if (!busy) {
+      const auto woken = [&] { return stop_ || cancel_all_ || !control_.empty() || !ready_.empty(); };
+      if (options_.queue_timeout.count() > 0 && !queue_.empty()) {
+        // Requests wait (a model change holds the preparation thread): look at their clocks again soon.
+        wake_.wait_for(lock, std::chrono::milliseconds(100), woken);
+      } else {
+        wake_.wait(lock, woken);
+      }
+    }
     if (stop_ || cancel_all_) {
       const bool stopping = stop_;
       cancel_all_ = false;
@@ -346,12 +401,13 @@ void BatchingScheduler::apply(Control& control) {
 class BatchingScheduler::JobObserver : public SequenceObserver {
  public:
   JobObserver(BatchingScheduler& scheduler, Pending pending)
-      : scheduler_(scheduler), p_(std::move(pending)), last_(Clock::now()) {}
+      : scheduler_(scheduler), p_(std::move(pending)), admitted_(Clock::now()), last_(admitted_) {}
 
   bool cancelled() const override {
     if (p_.job.cancel->cancelled()) return true;
+    // The generation timeout counts from admission: time in the queue has its own limit.
     const auto timeout = scheduler_.options_.generation_timeout;
-    if (timeout.count() > 0 && Clock::now() > p_.submitted + timeout) timed_out_ = true;
+    if (timeout.count() > 0 && Clock::now() > admitted_ + timeout) timed_out_ = true;
     return timed_out_;
   }
 
@@ -417,6 +473,7 @@ class BatchingScheduler::JobObserver : public SequenceObserver {
   Pending p_;
   bool first_ = true;
   mutable bool timed_out_ = false;
+  Clock::time_point admitted_;
   Clock::time_point last_;
 };
 
@@ -471,6 +528,7 @@ void BatchingScheduler::admit(Prepared& prepared) {
                                            "the server is shutting down; the request was not started", "",
                                            "shutting_down"});
   }
+  if (const Clock::time_point now = Clock::now(); expired(p, now)) return p.sink->on_error(queue_timeout_error(p, now));
   const auto n_prompt = static_cast<int32_t>(request.prompt_tokens.size());
 
   // The observer takes the pending request (and its sink) with it; keep a reference to the sink

@@ -29,7 +29,10 @@ struct BatchingSchedulerOptions {
   int64_t max_concurrent_requests = 64;
   int32_t default_max_tokens = 0;  // 0 = until the context is full
   int32_t max_tokens_limit = 0;    // largest max_tokens a request may ask for; 0 = the context size
-  std::chrono::milliseconds generation_timeout{0};  // 0 = none; past it a generation ends as "length"
+  // 0 = none; counted from admission (a slot), past it a generation ends as "length".
+  std::chrono::milliseconds generation_timeout{0};
+  // 0 = none; a request that waited longer for a slot is refused with a 503 (code "queue_timeout").
+  std::chrono::milliseconds queue_timeout{0};
   int32_t max_admissions_per_step = 4;  // prepared requests placed in slots between two forward steps
 };
 
@@ -82,6 +85,9 @@ class BatchingScheduler final : public Scheduler {
   void apply(Control& control);
   void publish_model_locked();
   void drain_queue(const std::string& why);
+  bool expired(const Pending& p, Clock::time_point now) const;
+  SchedulerError queue_timeout_error(const Pending& p, Clock::time_point now) const;
+  void expire_queued();
   int64_t queued_locked() const { return static_cast<int64_t>(queue_.size() + ready_.size()) + preparing_; }
 
   const BatchingSchedulerOptions options_;

@@ -408,6 +408,55 @@ TEST_F(SchedulerTest, BeginThatThrowsFailsTheRequestAndLeaksNothing) {
   EXPECT_EQ(metrics_.running.value(), 0);
 }
 
+// A request that cannot get a slot in time hears so at once, as a 503 with Retry-After, instead
+// of running later with no time left.
+TEST_F(SchedulerTest, QueueTimeoutGives503WhileTheSlotIsBusy) {
+  BatchingSchedulerOptions options;
+  options.queue_timeout = 100ms;
+  step_time_ = 10ms;
+  auto s = make(options);
+  load(*s);
+  auto running = std::make_shared<RecordingSink>();
+  ASSERT_FALSE(s->submit(job("a", 60), running));  // about 600 ms in the only slot
+  auto waiting = std::make_shared<RecordingSink>();
+  ASSERT_FALSE(s->submit(job("b"), waiting));
+  ASSERT_TRUE(waiting->wait());
+  {
+    std::lock_guard lock(running->mutex_);
+    EXPECT_FALSE(running->done) << "the refusal came only when the slot freed";
+  }
+  ASSERT_TRUE(waiting->error);
+  EXPECT_EQ(waiting->error->kind, ErrorKind::kUnavailable);
+  EXPECT_EQ(waiting->error->code, "queue_timeout");
+  EXPECT_GE(waiting->error->retry_after_seconds, 1);
+  EXPECT_NE(waiting->error->message.find("timeouts.queue_seconds"), std::string::npos);
+  EXPECT_FALSE(waiting->started);
+  ASSERT_TRUE(running->wait());
+  EXPECT_EQ(running->outcome->finish_reason, "length");
+  EXPECT_EQ(running->text.size(), 60u);
+  EXPECT_EQ(s->status().queued, 0);
+}
+
+// generation_timeout counts from admission: a request that waited in the queue still gets its
+// whole generation time (it used to start with the time spent waiting already gone, and end at
+// once with no text and finish_reason "length").
+TEST_F(SchedulerTest, GenerationTimeoutCountsFromAdmission) {
+  BatchingSchedulerOptions options;
+  options.generation_timeout = 300ms;
+  step_time_ = 10ms;
+  auto s = make(options);
+  load(*s);
+  auto first = std::make_shared<RecordingSink>();
+  ASSERT_FALSE(s->submit(job("a", 60), first));  // cut at about 300 ms
+  auto second = std::make_shared<RecordingSink>();
+  ASSERT_FALSE(s->submit(job("b", 3), second));  // waits about 300 ms, then needs about 30
+  ASSERT_TRUE(first->wait());
+  ASSERT_TRUE(second->wait());
+  ASSERT_TRUE(second->outcome) << second->error->message;
+  EXPECT_EQ(second->text, "ttt");
+  EXPECT_EQ(second->outcome->n_completion_tokens, 3);
+}
+
 TEST_F(SchedulerTest, UnloadAndReload) {
   auto s = make();
   load(*s);
