@@ -6,7 +6,9 @@
 #include <atomic>
 #include <thread>
 
+#include "app/monitor_routes.h"
 #include "app/ops_routes.h"
+#include "app/server_monitoring.h"
 #include "http/http_server.h"
 #include "http/request_screen.h"
 #include "log/log.h"
@@ -57,15 +59,20 @@ int run_server(const config::ServerConfig& config) {
   sched.generation_timeout = to_ms(config.generation_timeout);
   sched.queue_timeout = to_ms(config.queue_timeout);
   BatchingScheduler scheduler(sched, engine_backend_loader(engine), metrics);
+  // Monitoring (issue 13) stands between the routes and the scheduler: its memory rule can unload
+  // the model and have the next request reload it.
+  ServerMonitoring monitoring(config, scheduler, metrics);
+  Scheduler& routed = monitoring.scheduler();
 
   // Declared between the scheduler (its tasks load models) and the server (its handlers post to
   // it), so it is destroyed after the one and before the other.
   FileWorker file_worker;
   http::Router router;
-  openai::add_openai_routes(router, scheduler);
+  openai::add_openai_routes(router, routed);
   const AdminAccess admin{config.admin_api_keys, config.api_keys, config.admin_on_loopback_without_key,
                           config.cors_allowed_origins};
-  add_ops_routes(router, OpsContext{scheduler, metrics, file_worker, config.model_path, config.model_name,
+  add_monitor_routes(router, monitoring.monitor());
+  add_ops_routes(router, OpsContext{routed, metrics, file_worker, config.model_path, config.model_name,
                                     config.model_directory, admin});
 
   http::HttpServerOptions options;
@@ -103,6 +110,7 @@ int run_server(const config::ServerConfig& config) {
                                                : "; load takes models from " + config.model_directory;
   log::info("admin API: " + admin_mode);
 
+  monitoring.start();
   std::atomic<int> first_load{0};  // 0 pending, 1 ok, -1 failed
   scheduler.load_model(config.model_path, model_id_for(config.model_path, config.model_name),
                        [&first_load](Result<ModelInfo> loaded) { first_load = loaded ? 1 : -1; });
@@ -137,6 +145,7 @@ int run_server(const config::ServerConfig& config) {
     server.wait_until_idle(Clock::now() + std::chrono::seconds(5));
   }
   server.stop();
+  monitoring.stop();
   scheduler.stop();
   log::info("stopped");
   return exit_code;

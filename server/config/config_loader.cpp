@@ -1,6 +1,7 @@
 #include "config/config_loader.h"
 
 #include "config/config_options.h"
+#include "monitor/monitor.h"
 
 namespace tandem::config {
 namespace {
@@ -12,9 +13,19 @@ void cross_check(ServerConfig& c, ConfigReport& report) {
                                                   " is more than model.context_size (" +
                                                   std::to_string(c.context_size) + "); lower it");
   }
+  std::vector<monitor::RuleProblem> problems;
+  c.monitoring_rules = monitor::parse_rules(c.monitoring_rules_json.text, "monitoring.rules", serve_monitor_actions(),
+                                            problems);
+  for (const auto& p : problems) report.error(p.field, p.message);
 }
 
 }  // namespace
+
+std::vector<std::string> serve_monitor_actions() {
+  std::vector<std::string> actions = monitor::builtin_actions();
+  actions.insert(actions.end(), {"unload_model", "reduce_batch"});
+  return actions;
+}
 
 const OptionSchema<ServerConfig>& server_schema() {
   static const OptionSchema<ServerConfig> schema{option_table(), &cross_check, R"({"model": {"path": "/models/m.gguf"}})"};

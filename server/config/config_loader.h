@@ -18,6 +18,9 @@ using LoadedConfig = LoadedConfigT<ServerConfig>;
 // serve's table and its cross-checks, for the shared loader.
 const OptionSchema<ServerConfig>& server_schema();
 
+// The actions serve's monitoring.rules may name: log, webhook, unload_model, reduce_batch.
+std::vector<std::string> serve_monitor_actions();
+
 // The declared defaults (model.path empty).
 ServerConfig default_config();
 

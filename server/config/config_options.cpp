@@ -66,6 +66,10 @@ const std::vector<OptionSpec> kOptions = {
      &in_range<16, 1048576>},
     {"model.prompt_batch_size", "", &ServerConfig::prompt_batch_size, "256", "tokens",
      "Prompt tokens fed to the model per forward step", &in_range<1, 65536>},
+    {"model.special_tokens_in_content", "", &ServerConfig::special_tokens_in_content, "false", "",
+     "true = special-token text inside chat messages (\"<|im_end|>\") becomes control tokens, so a client can "
+     "write chat markup and forge turns; false = it tokenizes as plain text and only the chat template's own "
+     "markup yields control tokens"},
 
     {"performance.threads", "threads", &ServerConfig::threads, "0", "threads",
      "Compute threads; 0 = chosen from the machine (about 1.5 x physical cores)", &in_range<0, 1024>},
@@ -123,6 +127,28 @@ const std::vector<OptionSpec> kOptions = {
      "Browser origins allowed to call the API (\"*\" = any); [] = no CORS headers", &check_origins},
     {"logging.level", "log-level", &ServerConfig::log_level, R"("info")", "", "error, warn, info or debug",
      &check_log_level},
+
+    {"monitoring.enabled", "", &ServerConfig::monitoring_enabled, "true", "",
+     "Sample the host once a second, evaluate monitoring.rules and serve /api/stats and /api/alerts"},
+    {"monitoring.rules", "", &ServerConfig::monitoring_rules_json,
+     R"([{"name": "memory_high", "metric": "memory_used_ratio", "above": 0.85, "for_seconds": 60, )"
+     R"("action": "unload_model"}, {"name": "temperature_high", "metric": "temperature_celsius", "above": 75, )"
+     R"("for_seconds": 30, "action": "reduce_batch"}])",
+     "", "Alert rules: objects with name, metric, above or below, for_seconds, action (unload_model, reduce_batch, "
+         "webhook, log), cooldown_seconds (default 60), url (webhook) and labels (see docs/METRICS.md)"},
+    {"monitoring.unload_grace_seconds", "", &ServerConfig::monitoring_unload_grace, "30", "seconds",
+     "When memory_high unloads the model, time requests in flight get to finish before they are cancelled",
+     &in_range<0, 3600>},
+    {"monitoring.retry_after_seconds", "", &ServerConfig::monitoring_retry_after, "30", "seconds",
+     "Retry-After of the 503 a request gets while the model is unloaded for lack of memory", &in_range<1, 3600>},
+    {"monitoring.history_seconds", "", &ServerConfig::monitoring_history_seconds, "300", "seconds",
+     "Recent values /api/stats keeps per series (one a second)", &in_range<1, 86400>},
+    {"monitoring.proc_root", "", &ServerConfig::monitoring_proc_root, R"("/proc")", "",
+     "Where procfs is mounted (tests point it at a fixture tree)"},
+    {"monitoring.sys_root", "", &ServerConfig::monitoring_sys_root, R"("/sys")", "",
+     "Where sysfs is mounted: hwmon, thermal zones and RAPL counters are read under it"},
+    {"monitoring.nvml_library", "", &ServerConfig::monitoring_nvml_library, R"("libnvidia-ml.so.1")", "",
+     "NVML, loaded with dlopen for GPU memory, utilisation, temperature and power; \"\" = do not load"},
 };
 
 }  // namespace

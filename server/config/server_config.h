@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "config/byte_size.h"
+#include "config/option_table.h"
+#include "monitor/rules.h"
 
 namespace tandem::config {
 
@@ -23,6 +25,7 @@ struct ServerConfig {
   int64_t gpu_id = 0;
   int64_t context_size = 0;  // tokens per sequence
   int64_t prompt_batch_size = 0;
+  bool special_tokens_in_content = false;  // chat message text may yield control tokens ("<|im_end|>")
   // performance
   int64_t threads = 0;  // 0 = chosen from the machine
   ByteSize cache_size;  // KV cache budget for all sequences together
@@ -50,6 +53,16 @@ struct ServerConfig {
   std::vector<std::string> cors_allowed_origins;  // empty = no CORS headers; "*" = any origin
   // logging
   std::string log_level;
+  // monitoring (issue 13; the rules' syntax is monitor/rules.h)
+  bool monitoring_enabled = true;
+  std::string monitoring_proc_root;  // "/proc"; tests point it at a fixture tree
+  std::string monitoring_sys_root;   // "/sys"
+  std::string monitoring_nvml_library;
+  JsonText monitoring_rules_json;
+  std::vector<monitor::Rule> monitoring_rules;  // filled from monitoring_rules_json when the config is loaded
+  double monitoring_unload_grace = 0;         // seconds in-flight requests get before an unload cancels them
+  int64_t monitoring_retry_after = 0;         // Retry-After of the 503 while memory is short
+  int64_t monitoring_history_seconds = 0;     // samples kept per series for /api/stats
 };
 
 }  // namespace tandem::config

@@ -118,6 +118,7 @@ std::string ServerMetrics::render_prometheus() const {
                   request_duration);
   write_scalar(out, "tandem_process_resident_memory_bytes", "gauge", "Resident memory of the server process",
                static_cast<double>(process_resident_bytes()));
+  if (extra_renderer_) out << extra_renderer_();
   return out.str();
 }
 

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -73,7 +74,12 @@ struct ServerMetrics {
 
   std::string render_prometheus() const;
 
+  // More exposition text appended to render_prometheus(): the monitor's host metrics and alerts
+  // (monitor/monitor.h). Set once at start-up, before the HTTP server starts.
+  void set_extra_renderer(std::function<std::string()> render) { extra_renderer_ = std::move(render); }
+
  private:
+  std::function<std::string()> extra_renderer_;
   mutable std::mutex mutex_;
   std::map<std::pair<std::string, int>, uint64_t> responses_;
 };

@@ -114,6 +114,14 @@ class Scheduler {
   virtual void load_model(std::string path, std::string id, std::function<void(Result<ModelInfo>)> done) = 0;
   virtual void unload_model(std::function<void(Status)> done) = 0;
 
+  // Caps the sequences decoded together below model.max_batch_size (0 = lift the cap), for the
+  // reduce_batch monitoring action: running sequences above the cap finish, and no new one joins
+  // until the batch is under it. Returns false where the scheduler has no such control.
+  virtual bool set_batch_limit(int32_t limit) {
+    (void)limit;
+    return false;
+  }
+
   // Shutdown, step one: refuse new requests; queued and running ones go on.
   virtual void stop_accepting() = 0;
   // Step two: cancel whatever is still queued or running (their sinks are told).
