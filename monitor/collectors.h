@@ -23,7 +23,7 @@ struct MemoryCollector final : Collector {
 };
 
 // <proc>/stat: host_cpu_seconds_total (busy time of all CPUs) and host_cpu_usage_ratio (busy share
-// of all CPUs since the previous sample; absent at the first), host_cpu_count.
+// of all CPUs since the previous sample; absent at the first), host_cpus.
 struct CpuCollector final : Collector {
   explicit CpuCollector(std::string proc_root) : proc_root(std::move(proc_root)) {}
   const char* name() const override { return "cpu"; }

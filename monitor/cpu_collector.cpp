@@ -32,7 +32,7 @@ std::optional<Readings> CpuCollector::sample(double) {
   if (!now) return std::nullopt;
   const long hz = sysconf(_SC_CLK_TCK);
   Readings out{{"host_cpu_seconds_total", {}, static_cast<double>(now->first) / static_cast<double>(hz > 0 ? hz : 100)}};
-  if (cpus > 0) out.push_back({"host_cpu_count", {}, static_cast<double>(cpus)});
+  if (cpus > 0) out.push_back({"host_cpus", {}, static_cast<double>(cpus)});
   if (previous && now->second > previous->second && now->first >= previous->first) {
     const double busy = static_cast<double>(now->first - previous->first);
     out.push_back({"host_cpu_usage_ratio", {}, busy / static_cast<double>(now->second - previous->second)});

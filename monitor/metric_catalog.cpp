@@ -13,7 +13,7 @@ constexpr std::array kMetrics = {
                "Memory in use over total of what holds the model: the GPU's when the model is on one, else the host's"},
     MetricInfo{"host_cpu_seconds_total", "counter", "CPU time the host spent busy, all CPUs together"},
     MetricInfo{"host_cpu_usage_ratio", "gauge", "Busy share of all host CPUs over the last sample interval"},
-    MetricInfo{"host_cpu_count", "gauge", "CPUs the host has online"},
+    MetricInfo{"host_cpus", "gauge", "CPUs the host has online"},
     MetricInfo{"process_cpu_seconds_total", "counter", "CPU time of this process, user and system"},
     // The server's own metrics export tandem_process_resident_memory_bytes already.
     MetricInfo{"process_resident_bytes", "gauge", "Resident memory of this process", false},

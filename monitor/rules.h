@@ -20,7 +20,7 @@ struct Rule {
   double threshold = 0;
   double for_seconds = 0;        // how long the condition must hold before the rule fires
   std::string action = "log";    // a named action of the command: log, webhook, unload_model, ...
-  double cooldown_seconds = 300;  // least time between two runs of this rule's action
+  double cooldown_seconds = 60;   // least time between two runs of this rule's action
   std::string url;               // webhook target: http://host:port/path
   Labels labels;                 // only series carrying all of these
 };

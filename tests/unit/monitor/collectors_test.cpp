@@ -49,7 +49,7 @@ TEST(CpuCollector, UsageNeedsTwoSamples) {
   auto r = c.sample(0);
   ASSERT_TRUE(r);
   EXPECT_FALSE(value_of(*r, "host_cpu_usage_ratio"));
-  EXPECT_EQ(value_of(*r, "host_cpu_count"), 2.0);
+  EXPECT_EQ(value_of(*r, "host_cpus"), 2.0);
   tree.write("stat", "cpu  150 0 150 750 150 0 0 0 0 0\ncpu0 1 0 0 0\ncpu1 1 0 0 0\n");
   r = c.sample(1);
   ASSERT_TRUE(r);

@@ -31,7 +31,7 @@ TEST(ParseRules, ReadsEveryField) {
   EXPECT_EQ(rules[0].comparison, Comparison::kAbove);
   EXPECT_DOUBLE_EQ(rules[0].threshold, 0.85);
   EXPECT_DOUBLE_EQ(rules[0].for_seconds, 60);
-  EXPECT_DOUBLE_EQ(rules[0].cooldown_seconds, 300);  // the default
+  EXPECT_DOUBLE_EQ(rules[0].cooldown_seconds, 60);  // the default
   EXPECT_EQ(rules[1].metric, "temperature_celsius");  // the Prometheus prefix is dropped
   EXPECT_EQ(rules[1].comparison, Comparison::kBelow);
   EXPECT_EQ(rules[1].url, "http://127.0.0.1:9/x");
