@@ -227,3 +227,96 @@ def run_threads(target, n: int, seconds: float, *args) -> list[threading.Thread]
     for t in threads:
         t.start()
     return threads
+
+
+class KeepAliveClient:
+    """Sends one prepared request again and again on a keep-alive connection, as fast as the answers come;
+    reconnects when the server closes. Returns each answer's status."""
+
+    def __init__(self, port: int, request: bytes, timeout: float = 120):
+        self.port, self.request, self.timeout = port, request, timeout
+        self.sock = None
+        self.buffer = b""
+
+    def send(self) -> int:
+        if self.sock is None:
+            self.sock, self.buffer = connect(self.port, timeout=self.timeout), b""
+        try:
+            self.sock.sendall(self.request)
+            head = recv_until(self.sock, self.buffer, b"\r\n\r\n")
+            if b"\r\n\r\n" not in head:
+                raise ConnectionError("the server closed the connection before answering")
+            head, rest = head.split(b"\r\n\r\n", 1)
+            status = int(head.split(b" ", 2)[1])
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+                elif name.strip().lower() == b"connection" and b"close" in value.lower():
+                    length = -1
+            if length < 0:
+                self.close()
+                return status
+            while len(rest) < length:
+                data = self.sock.recv(65536)
+                if not data:
+                    raise ConnectionError("the server closed the connection mid-answer")
+                rest += data
+            self.buffer = rest[length:]
+            return status
+        except OSError:
+            self.close()
+            raise
+
+    def close(self):
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+
+class LongStream(threading.Thread):
+    """One long streamed chat that runs until `stop` is set, then hangs up: the running stream whose chunks
+    the admission floods must not stop. End-of-text tokens are banned so it cannot finish early."""
+
+    NO_END = {"0": -100, "1": -100, "2": -100}  # SmolLM2's <|endoftext|>, <|im_start|>, <|im_end|>
+
+    def __init__(self, port: int, max_tokens: int, stop: threading.Event, timeout: float = 120):
+        super().__init__(daemon=True)
+        self.port, self.max_tokens, self.stop_event, self.timeout = port, max_tokens, stop, timeout
+        self.chunk_times: list[float] = []
+        self.failures: list[str] = []
+        self.ended_at = None  # when the stream ended on its own, if it did
+
+    def run(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+        try:
+            body = chat_body(self.max_tokens, content="Write a long story about the sea.", logit_bias=self.NO_END)
+            conn.request("POST", "/v1/chat/completions", body=body,
+                         headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"})
+            response = conn.getresponse()
+            if response.status != 200:
+                self.failures.append(f"status {response.status}: {response.read()[:300]!r}")
+                return
+            while not self.stop_event.is_set():
+                line = response.readline()
+                if not line:
+                    self.ended_at = time.monotonic()
+                    return
+                if not line.startswith(b"data: "):
+                    continue
+                self.chunk_times.append(time.monotonic())
+                payload = line.strip()[len(b"data: "):]
+                if payload == b"[DONE]":
+                    self.ended_at = time.monotonic()
+                    return
+                if "error" in json.loads(payload):
+                    self.failures.append(f"error event: {payload[:300]!r}")
+                    return
+        except Exception as e:  # a failure is a finding; the test reports it
+            self.failures.append(f"{type(e).__name__}: {e}")
+        finally:
+            conn.close()
+
+    def chunks_between(self, start: float, end: float) -> list[float]:
+        return [t for t in list(self.chunk_times) if start <= t <= end]

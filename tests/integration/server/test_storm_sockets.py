@@ -130,8 +130,9 @@ def test_out_of_file_descriptors_backs_off_logs_and_recovers(make_server):
         cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
         time.sleep(3)
         cpu_share = (cpu_seconds(pid) - cpu_before) / (time.monotonic() - wall_before)
+        print(f"out of descriptors ({open_fds(pid)} open, limit {limit}): {cpu_share:.1%} of a core")
         assert_alive(server)
-        assert cpu_share < 0.25, f"out of descriptors, the idle server used {cpu_share:.0%} of a core"
+        assert cpu_share < 0.1, f"out of descriptors, the idle server used {cpu_share:.0%} of a core"
         log = server.log_path.read_text(errors="replace")
         assert "file descriptors" in log, f"the server did not log that it is out of file descriptors:\n{log[-2000:]}"
     finally:
