@@ -20,15 +20,27 @@ namespace tandem::cli {
 template <typename Config>
 class ConfigFlags {
  public:
-  ConfigFlags(CLI::App* cmd, const std::vector<config::OptionSpecT<Config>>& table) : table_(table) {
+  // `aliases` adds one-letter names: {{"model.path", "-m"}}.
+  ConfigFlags(CLI::App* cmd, const std::vector<config::OptionSpecT<Config>>& table,
+              std::vector<std::pair<std::string_view, std::string_view>> aliases = {})
+      : table_(table) {
     for (const auto& spec : table) {
       std::string names = "--" + std::string(spec.path);
+      for (const auto& [path, alias] : aliases) {
+        if (path == spec.path) names = std::string(alias) + "," + names;
+      }
       if (!spec.flag.empty()) names += ",--" + std::string(spec.flag);
       auto& slot = flags_.emplace_back();
-      slot.first = cmd->add_option(names, slot.second, config::describe_option(spec));
-      slot.first->type_name(spec.unit.empty() ? "VALUE" : "N");
+      if (spec.kind() == config::OptionKind::kObjectList) {
+        // JSON text, taken whole: CLI11 would split a bracketed value into a list.
+        slot.option = cmd->add_option(names, slot.json, config::describe_option(spec));
+        slot.option->type_name("JSON");
+        continue;
+      }
+      slot.option = cmd->add_option(names, slot.values, config::describe_option(spec));
+      slot.option->type_name(spec.unit.empty() ? "VALUE" : "N");
       if (spec.kind() != config::OptionKind::kStringList) {
-        slot.first->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+        slot.option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
       }
     }
     cmd->allow_extras();
@@ -48,10 +60,14 @@ class ConfigFlags {
     }
     size_t i = 0;
     for (const auto& spec : table_) {
-      const auto& [option, values] = flags_[i++];
-      if (option->count() == 0) continue;
+      const Slot& slot = flags_[i++];
+      if (slot.option->count() == 0) continue;
+      if (spec.kind() == config::OptionKind::kObjectList) {
+        out.push_back({std::string(spec.path), slot.json});
+        continue;
+      }
       std::string joined;
-      for (const auto& v : values) joined += (joined.empty() ? "" : ",") + v;
+      for (const auto& v : slot.values) joined += (joined.empty() ? "" : ",") + v;
       out.push_back({std::string(spec.path), joined});
     }
     return out;
@@ -59,8 +75,13 @@ class ConfigFlags {
 
  private:
   const std::vector<config::OptionSpecT<Config>>& table_;
+  struct Slot {
+    CLI::Option* option = nullptr;
+    std::vector<std::string> values;
+    std::string json;  // for a list of objects
+  };
   // One slot per option; a deque keeps the addresses CLI11 holds stable.
-  std::deque<std::pair<CLI::Option*, std::vector<std::string>>> flags_;
+  std::deque<Slot> flags_;
 };
 
 // Prints the report; on errors says so and exits with status 2.

@@ -124,3 +124,16 @@ TEST(GatewayConfig, LinkUrlsAreSplit) {
 
 }  // namespace
 }  // namespace tandem::gateway
+
+namespace tandem::gateway {
+namespace {
+
+// The example file shipped beside the code loads with no problem at all.
+TEST(GatewayConfig, TheExampleFileIsClean) {
+  const auto loaded = load_gateway_config_file(std::string(TANDEM_TEST_DATA) + "/../../gateway/gateway.example.json");
+  EXPECT_TRUE(loaded.report.problems.empty()) << loaded.report.to_string();
+  EXPECT_EQ(loaded.config.links.size(), 2u);
+}
+
+}  // namespace
+}  // namespace tandem::gateway
