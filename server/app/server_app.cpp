@@ -58,7 +58,9 @@ int run_server(const config::ServerConfig& config) {
   sched.max_tokens_limit = static_cast<int32_t>(config.max_tokens_limit);
   sched.generation_timeout = to_ms(config.generation_timeout);
   sched.queue_timeout = to_ms(config.queue_timeout);
-  BatchingScheduler scheduler(sched, engine_backend_loader(engine), metrics);
+  EngineBackendOptions backend;
+  backend.special_tokens_in_content = config.special_tokens_in_content;
+  BatchingScheduler scheduler(sched, engine_backend_loader(engine, backend), metrics);
   // Monitoring (issue 13) stands between the routes and the scheduler: its memory rule can unload
   // the model and have the next request reload it.
   ServerMonitoring monitoring(config, scheduler, metrics);

@@ -47,7 +47,7 @@ using BackendLoader = std::function<Result<std::unique_ptr<ModelBackend>>(const 
 struct EngineBackendOptions {
   // true: special-token text inside chat messages ("<|im_end|>") becomes control tokens, as the
   // template's own markup does; false: it stays plain text, so a user cannot forge chat turns.
-  bool special_tokens_in_content = true;
+  bool special_tokens_in_content = false;
 };
 
 // Loads a tandem::Engine with these options (model_path is replaced by the loader's argument).
