@@ -149,6 +149,10 @@ class RecordingSink : public GenerationSink {
     done = true;
     cv_.notify_all();
   }
+  size_t text_size() {
+    std::lock_guard lock(mutex_);
+    return text.size();
+  }
   bool wait() {
     std::unique_lock lock(mutex_);
     return cv_.wait_for(lock, 10s, [&] { return done; });
@@ -356,7 +360,7 @@ TEST_F(SchedulerTest, SlowPreparationDoesNotStopRunningSequences) {
   load(*s);
   auto running = std::make_shared<RecordingSink>();
   ASSERT_FALSE(s->submit(job("a", 60), running));
-  for (int i = 0; i < 500 && running->text.empty(); ++i) std::this_thread::sleep_for(2ms);  // it is generating
+  for (int i = 0; i < 500 && running->text_size() == 0; ++i) std::this_thread::sleep_for(2ms);  // generating
   prep_gate_.close();
   auto slow = std::make_shared<RecordingSink>();
   ASSERT_FALSE(s->submit(job("slow prompt", 3), slow));
