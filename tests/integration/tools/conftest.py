@@ -1,0 +1,52 @@
+"""Fixtures for the tools' tests (`tandem bench`, `tandem doctor`): real backends and gateways on
+loopback, started and stopped by the gateway tests' harness (tests/integration/gateway), and a
+folder for what a person may want to look at afterwards (reports, screenshots).
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(ROOT / "tests/integration/gateway"))
+
+from gateway_harness import Backend, Gateway  # noqa: E402
+
+
+@pytest.fixture
+def make_backend(tmp_path):
+    started = []
+
+    def start(name: str = "backend", **kwargs) -> Backend:
+        b = Backend(tmp_path, name, **kwargs)
+        started.append(b)
+        return b
+
+    yield start
+    for b in started:
+        b.stop()
+
+
+@pytest.fixture
+def make_gateway(tmp_path):
+    started = []
+
+    def start(links, **kwargs) -> Gateway:
+        g = Gateway(tmp_path, links, **kwargs)
+        started.append(g)
+        return g
+
+    yield start
+    for g in started:
+        g.stop()
+
+
+@pytest.fixture
+def output_dir(request) -> Path:
+    """build/test-output/tools/<test name> (or under $TANDEM_TEST_OUTPUT): kept after the run."""
+    base = Path(os.environ.get("TANDEM_TEST_OUTPUT", ROOT / "build/test-output"))
+    path = base / "tools" / request.node.name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
