@@ -104,6 +104,7 @@ std::string MonitoredScheduler::unload_for_memory(const std::string& why) {
     if (stopping_) return "none: shutting down";
     mode_ = Mode::kUnloading;
     reason_ = "unloaded to free memory (" + why + ")";
+    unloaded_model_ = s.model;
     generation = ++generation_;
   }
   log::warn("monitoring: unloading the model: " + why + "; requests in flight get " +
@@ -151,6 +152,7 @@ SchedulerStatus MonitoredScheduler::status() const {
     s.model.reset();
     s.reason = reason_ + "; the next request reloads it once memory allows";
   }
+  if (mode_ != Mode::kServing) s.reloadable = unloaded_model_;  // requests come to submit()
   return s;
 }
 

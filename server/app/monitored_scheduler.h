@@ -66,6 +66,7 @@ class MonitoredScheduler final : public Scheduler {
   Mode mode_ = Mode::kServing;
   uint64_t generation_ = 0;  // changes with every unload, so a stale grace watcher does nothing
   std::string reason_;
+  std::optional<ModelInfo> unloaded_model_;  // what the reload brings back
   std::vector<Waiting> waiting_;
   std::vector<std::weak_ptr<CancelToken>> in_flight_;  // what an unload's grace may have to cancel
   bool stopping_ = false;

@@ -103,15 +103,18 @@ void handle_generation(bool chat, server::Scheduler& scheduler, const http::Http
   CompletionRequest& r = std::get<CompletionRequest>(parsed);
 
   const server::SchedulerStatus status = scheduler.status();
-  if (status.state != server::ModelState::kReady || !status.model) {
+  // A model that monitoring unloaded for lack of memory is still named here: submit() reloads it,
+  // or refuses with the reason and Retry-After.
+  const std::optional<server::ModelInfo>& model = status.model ? status.model : status.reloadable;
+  if ((status.state != server::ModelState::kReady || !status.model) && !status.reloadable) {
     const bool loading = status.state == server::ModelState::kLoading;
     return responder->send(http::error_response(
         http::unavailable("no model is ready: " + status.reason, loading ? "model_loading" : "model_not_loaded",
                           loading ? 5 : 0)));
   }
-  if (!names_model(r.model, *status.model)) {
+  if (!names_model(r.model, *model)) {
     return responder->send(http::error_response(http::not_found(
-        "the model \"" + r.model + "\" does not exist; this server serves \"" + status.model->id + "\"", "model",
+        "the model \"" + r.model + "\" does not exist; this server serves \"" + model->id + "\"", "model",
         "model_not_found")));
   }
 
@@ -122,7 +125,7 @@ void handle_generation(bool chat, server::Scheduler& scheduler, const http::Http
   job.messages_json = std::move(r.messages_json);
   job.sampling = std::move(r.sampling);
   job.max_tokens = r.max_tokens;
-  ResponseHeader header{new_completion_id(chat), static_cast<int64_t>(std::time(nullptr)), status.model->id};
+  ResponseHeader header{new_completion_id(chat), static_cast<int64_t>(std::time(nullptr)), model->id};
   std::shared_ptr<server::GenerationSink> sink;
   if (r.stream) {
     sink = std::make_shared<StreamingSink>(responder, std::move(header), chat, r.include_usage);
@@ -144,7 +147,10 @@ void handle_models(server::Scheduler& scheduler, std::shared_ptr<Responder> resp
   const server::SchedulerStatus status = scheduler.status();
   json data = json::array();
   if (status.model) data.push_back(model_json(*status.model));
-  responder->send(json_response({{"object", "list"}, {"data", data}}));
+  json body = {{"object", "list"}, {"data", data}};
+  // Not OpenAI's, and ignored by its clients: why the list is empty (unloaded, and by whom).
+  if (!status.model) body["reason"] = status.reason;
+  responder->send(json_response(body));
 }
 
 }  // namespace

@@ -86,6 +86,13 @@ void BatchingScheduler::unload_model(std::function<void(Status)> done) {
   wake_.notify_one();
 }
 
+bool BatchingScheduler::set_batch_limit(int32_t limit) {
+  std::lock_guard lock(mutex_);
+  batch_limit_ = std::max<int32_t>(0, limit);
+  wake_.notify_one();  // a raised cap may admit waiting requests at once
+  return true;
+}
+
 void BatchingScheduler::stop_accepting() {
   std::lock_guard lock(mutex_);
   accepting_ = false;
@@ -297,6 +304,7 @@ void BatchingScheduler::run() {
           continue;
         }
         if (!backend_->has_free_slot()) break;
+        if (batch_limit_ > 0 && running_ >= batch_limit_) break;  // reduce_batch: the running ones go on
         Prepared prepared = std::move(ready_.front());
         ready_.pop_front();
         metrics_.queue_depth.set(queued_locked());

@@ -45,6 +45,7 @@ class BatchingScheduler final : public Scheduler {
   SchedulerStatus status() const override;
   void load_model(std::string path, std::string id, std::function<void(Result<ModelInfo>)> done) override;
   void unload_model(std::function<void(Status)> done) override;
+  bool set_batch_limit(int32_t limit) override;
   void stop_accepting() override;
   void cancel_all() override;
   void stop() override;
@@ -103,6 +104,7 @@ class BatchingScheduler final : public Scheduler {
   PrepModel prep_model_;
   std::deque<Control> control_;
   int64_t running_ = 0;  // sequences in the backend
+  int32_t batch_limit_ = 0;  // set_batch_limit (monitoring's reduce_batch); 0 = every sequence slot
   bool accepting_ = true;
   bool cancel_all_ = false;
   bool stop_ = false;

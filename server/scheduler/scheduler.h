@@ -98,6 +98,9 @@ struct SchedulerStatus {
   int64_t queued = 0;
   int64_t running = 0;
   bool accepting = true;            // false once shutdown has begun
+  // Not ready, but a request may still be submitted for this model: monitoring unloaded it for
+  // lack of memory and the next request reloads it (or is refused with the reason and Retry-After).
+  std::optional<ModelInfo> reloadable;
 };
 
 class Scheduler {
