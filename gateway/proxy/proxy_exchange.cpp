@@ -179,6 +179,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
   void on_body(beast::error_code ec) {
     if (ec == bhttp::error::need_buffer) ec = {};
+    // A body that ends with the connection (no length, not chunked) is complete at end of stream.
+    if (ec && parser_->is_done()) ec = {};
     const size_t got = chunk_.size() - parser_->get().body().size;
     if (got > 0 && !cancelled_) deliver(std::string(chunk_.data(), got));
     if (ec) return failed(ec);
