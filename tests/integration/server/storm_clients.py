@@ -33,6 +33,16 @@ def chat_body(max_tokens: int, stream: bool = True, content: str = STEADY_PROMPT
     return json.dumps(body).encode()
 
 
+def completion_body(max_tokens: int, stream: bool = True, content: str = STEADY_PROMPT, **extra) -> bytes:
+    body = {"model": MODEL_ID, "prompt": content, "max_tokens": max_tokens, "temperature": 0, "stream": stream, **extra}
+    return json.dumps(body).encode()
+
+
+# Route -> body maker; completions serve models without a chat template (stories260K).
+ROUTES = {"/v1/chat/completions": chat_body, "/v1/completions": completion_body}
+CHAT = "/v1/chat/completions"
+
+
 def post_bytes(path: str, body: bytes) -> bytes:
     """A whole HTTP/1.1 POST, as a client puts it on the wire."""
     head = (
@@ -92,10 +102,11 @@ class SteadyStreamer(threading.Thread):
     chunk and checks each stream ends with [DONE] and the text `expected`. Records when each chunk came.
     """
 
-    def __init__(self, port: int, expected: str, max_tokens: int, stop: threading.Event, timeout: float = 120):
+    def __init__(self, port: int, expected: str, max_tokens: int, stop: threading.Event, timeout: float = 120,
+                 route: str = CHAT):
         super().__init__(daemon=True)
-        self.port, self.expected, self.max_tokens, self.stop_event, self.timeout = (
-            port, expected, max_tokens, stop, timeout)
+        self.port, self.expected, self.max_tokens, self.stop_event, self.timeout, self.route = (
+            port, expected, max_tokens, stop, timeout, route)
         self.chunk_times: list[float] = []
         self.completed = 0
         self.failures: list[str] = []
@@ -103,7 +114,7 @@ class SteadyStreamer(threading.Thread):
     def run(self):
         while not self.stop_event.is_set():
             try:
-                text = stream_once(self.port, self.max_tokens, self.timeout, self.chunk_times)
+                text = stream_once(self.port, self.max_tokens, self.timeout, self.chunk_times, route=self.route)
             except Exception as e:  # any failure is a finding; record it and go on
                 self.failures.append(f"{type(e).__name__}: {e}")
                 time.sleep(0.5)
@@ -118,12 +129,12 @@ class SteadyStreamer(threading.Thread):
 
 
 def stream_once(port: int, max_tokens: int, timeout: float = 120, chunk_times: list | None = None,
-                source: str = "127.0.0.1") -> str:
-    """One streamed chat read to the end; returns its text, raises unless it ends with a finish_reason and
-    [DONE]."""
+                source: str = "127.0.0.1", route: str = CHAT) -> str:
+    """One streamed answer to the steady prompt read to the end; returns its text, raises unless it ends with
+    a finish_reason and [DONE]."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout, source_address=(source, 0))
     try:
-        conn.request("POST", "/v1/chat/completions", body=chat_body(max_tokens),
+        conn.request("POST", route, body=ROUTES[route](max_tokens),
                      headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"})
         response = conn.getresponse()
         if response.status != 200:
@@ -144,7 +155,7 @@ def stream_once(port: int, max_tokens: int, timeout: float = 120, chunk_times: l
                 continue
             chunk = json.loads(payload)
             for choice in chunk.get("choices", []):
-                text += choice.get("delta", {}).get("content") or ""
+                text += choice.get("delta", {}).get("content") or choice.get("text") or ""
                 finish = choice.get("finish_reason") or finish
         if not done or finish is None:
             raise AssertionError(f"stream ended without [DONE] or finish_reason (done={done}, finish={finish})")
