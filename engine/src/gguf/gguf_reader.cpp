@@ -252,7 +252,8 @@ void GgufFile::release_pages(const void* begin, size_t bytes) const {
 }
 
 Result<GgufFile> GgufFile::open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return make_error(path + ": cannot open: " + std::strerror(errno));
   struct stat st{};
   if (fstat(fd, &st) != 0) {

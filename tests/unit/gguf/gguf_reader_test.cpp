@@ -2,6 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <future>
 #include <random>
 
 #include "../../support/hostile_gguf.h"
@@ -56,6 +62,25 @@ TEST(GgufReader, RefusesMissingFileAndDirectory) {
   auto dir = GgufFile::open("/tmp");
   ASSERT_FALSE(dir);
   EXPECT_NE(dir.error().find("not a regular file"), std::string::npos);
+}
+
+// A FIFO as a model path must be refused, not wait forever for a writer (issue 10, item 4).
+TEST(GgufReader, RefusesAFifoWithoutBlocking) {
+  const std::string fifo = ::testing::TempDir() + "/model-fifo-" + std::to_string(::getpid()) + ".gguf";
+  ::unlink(fifo.c_str());
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto opened = std::async(std::launch::async, [&] { return GgufFile::open(fifo); });
+  const bool returned = opened.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+  if (!returned) {
+    // Unblock the open so the test ends with a failure instead of hanging.
+    const int writer = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+    if (writer >= 0) ::close(writer);
+  }
+  ASSERT_TRUE(returned);
+  auto file = opened.get();
+  ASSERT_FALSE(file);
+  EXPECT_NE(file.error().find("not a regular file"), std::string::npos);
+  ::unlink(fifo.c_str());
 }
 
 TEST(GgufWriter, RoundTripsEveryValueTypeAndTensors) {
