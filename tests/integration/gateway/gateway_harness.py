@@ -53,7 +53,8 @@ def wait_until(predicate, timeout: float, interval: float = 0.05, what: str = "c
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
-        if value:
+        # A Response counts as a value whatever its status (bool(Response) is False for 4xx and 5xx).
+        if isinstance(value, requests.Response) or value:
             return value
         if time.monotonic() > deadline:
             pytest.fail(f"{what} did not happen within {timeout} s")

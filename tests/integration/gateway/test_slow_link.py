@@ -4,6 +4,7 @@ Failover numbers (gateway_harness.FAST_FAILOVER): threshold 200 ms, a probe ever
 3 slow probes, back after 10 good probes and at least min_hold_seconds since the last switch.
 """
 
+import datetime
 import threading
 import time
 
@@ -80,15 +81,33 @@ def test_the_return_waits_for_min_hold_seconds(make_backend, make_gateway, make_
         back = wait_until(lambda: load.first("primary", first_backup.sent), hold + RECOVER_S + 10,
                           what="a request served by the primary again")
     assert_no_failures(load, gw)
-    # The switch came before the first backup request was sent: the return is at least `hold` later.
-    assert back.done - first_backup.sent >= hold - 0.3, \
-        f"back on the primary {back.done - first_backup.sent:.2f} s after the switch (hold {hold} s)"
+    # The gateway's own record of the two switches: the return came no sooner than the hold.
+    events = gw.links()["events"]
+    away = [e for e in events if e["from"] == "primary" and e["to"] == "backup"]
+    home = [e for e in events if e["from"] == "backup" and e["to"] == "primary"]
+    assert away and home, events
+    held = event_time(home[-1]) - event_time(away[-1])
+    assert held >= hold - 0.05, f"back on the primary {held:.2f} s after the switch (hold {hold} s): {events}"
+    # And what clients saw agrees: none was served by the primary in between.
+    for s in load.snapshot():
+        if first_backup.sent <= s.sent and s.done < back.sent:
+            assert s.link == "backup", s
+
+
+def event_time(event) -> float:
+    return datetime.datetime.fromisoformat(event["time"].replace("Z", "+00:00")).timestamp()
 
 
 def test_slow_requests_in_flight_stay_on_their_link(make_backend, make_gateway, make_proxy):
     """A slow link that is still alive keeps the requests it is serving: none is cut or retried."""
-    # The demo model writes ~400 tokens/s here: a 1500-token stream lasts seconds, longer than the switch.
     proxy, gw = slow_setup(make_backend, make_gateway, make_proxy, primary_model=SMOLLM2, slow_probes=2)
+    # A stream long enough to outlive the switch (~1 s) whatever this shared machine's speed: about
+    # 5 s of the demo model's generation, measured now, within its context.
+    body = {"model": SMOLLM2_ID, "prompt": "Once upon a time", "temperature": 0, "logit_bias": {"0": -100, "2": -100}}
+    started = time.monotonic()
+    r = gw.complete(**dict(body, max_tokens=32), timeout=60)
+    assert r.status_code == 200, r.text
+    max_tokens = max(64, min(1900, int(32 * 5 / (time.monotonic() - started))))
     switched = []
 
     def watch():
@@ -100,22 +119,21 @@ def test_slow_requests_in_flight_stay_on_their_link(make_backend, make_gateway, 
     proxy.set_delay(DELAY_MS)
     deadline = time.monotonic() + SWITCH_WITHIN_S + 10
     watcher = threading.Thread(target=watch, daemon=True)
-    # Sent before the probes notice: a long stream starts on the slow primary and outlives the switch.
-    with requests.post(gw.url + "/v1/completions", headers=gw.headers(), stream=True, timeout=60,
-                       json={"model": SMOLLM2_ID, "prompt": "Once upon a time", "max_tokens": 1500,
-                             "stream": True, "temperature": 0, "logit_bias": {"0": -100, "2": -100}}) as r:
+    # Sent before the probes notice: the stream starts on the slow primary and outlives the switch.
+    with requests.post(gw.url + "/v1/completions", headers=gw.headers(), stream=True, timeout=120,
+                       json=dict(body, max_tokens=max_tokens, stream=True)) as r:
         watcher.start()
         assert r.status_code == 200
         link = r.headers["X-Tandem-Link"]
-        body = r.text
+        text = r.text
         ended = time.monotonic()
     watcher.join()
     assert link == "primary"
     assert switched, f"the gateway never switched to the backup\n{gw.log_text()}"
-    assert switched[0] < ended, "the stream ended before the switch: make it longer"
-    assert body.rstrip().endswith("data: [DONE]"), body[-500:]
-    assert '"error"' not in body
-    assert body.count('"text"') >= 1400, "the stream was cut short"
+    assert switched[0] < ended, f"the stream of {max_tokens} tokens ended before the switch"
+    assert text.rstrip().endswith("data: [DONE]"), text[-500:]
+    assert '"error"' not in text
+    assert text.count('"text"') >= max_tokens * 0.9, "the stream was cut short"
 
 
 def test_when_every_link_is_slow_the_fastest_serves_and_the_gateway_is_degraded(make_backend, make_gateway,
