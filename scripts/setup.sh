@@ -9,7 +9,8 @@ apt_packages=(build-essential cmake ninja-build ccache pkg-config git unzip
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libboost-dev zlib1g-dev
   python3 python3-venv python3-pip
   clang libclang-rt-14-dev  # clang and its libFuzzer runtime: scripts/fuzz.sh
-  libjs-chart.js chromium)  # tandem bench --html inlines Chart.js; its test opens the report in Chromium
+  libjs-chart.js chromium  # tandem bench --html inlines Chart.js; its test opens the report in Chromium
+  prometheus)  # promtool and Prometheus: the tests of deploy/prometheus, deploy/grafana and /metrics
 
 missing=()
 for p in "${apt_packages[@]}"; do
