@@ -7,6 +7,7 @@
 #include <optional>
 #include <thread>
 
+#include "gateway/app/gateway_monitoring.h"
 #include "gateway/app/rate_limiter.h"
 #include "gateway/app/status_routes.h"
 #include "gateway/links/link_set.h"
@@ -14,6 +15,7 @@
 #include "gateway/proxy/proxy.h"
 #include "http/api_error.h"
 #include "http/http_server.h"
+#include "app/monitor_routes.h"
 #include "log/log.h"
 
 namespace tandem::gateway {
@@ -78,6 +80,8 @@ int run_gateway(const GatewayConfig& config) {
   ProxyContext proxy{upstream_ioc, links, pools, to_ms(config.upstream_timeout),
                      milliseconds(std::max<int64_t>(config.probe_timeout_ms, 2000)),
                      [&metrics](double seconds) { metrics.added_latency.observe(seconds); }};
+  // Monitoring (issue 13): host collectors, the links' round trips, switch_link reported as an alert.
+  GatewayMonitoring monitoring(config, links, metrics);
   RateLimiter limiter(config.requests_per_minute);
   const auto epoch = Clock::now();
 
@@ -101,6 +105,7 @@ int run_gateway(const GatewayConfig& config) {
 
   http::Router router;
   add_status_routes(router, links, metrics);
+  server::add_monitor_routes(router, monitoring.monitor());
   router.add("GET", "/v1/models", proxied(&merged_models));
   // The OpenAI API and whatever the backend adds under /v1/ later.
   for (const char* method : {"GET", "POST", "PUT", "PATCH", "DELETE"}) {
@@ -131,6 +136,7 @@ int run_gateway(const GatewayConfig& config) {
     }
   });
   prober.start();
+  monitoring.start();
   std::string names;
   for (size_t i = 0; i < links.size(); ++i) names += (i ? ", " : "") + links.config(i).name + " " + links.config(i).url;
   log::info("listening on http://" + config.bind_address + ":" + std::to_string(server.port()) +
@@ -148,6 +154,7 @@ int run_gateway(const GatewayConfig& config) {
     if (Clock::now() >= deadline || wait_for_signal(signals, milliseconds(1))) break;
   }
   server.stop();
+  monitoring.stop();
   boost::asio::post(upstream_ioc, [&prober, &pools] {
     prober.stop();
     for (auto& p : pools) p->clear();

@@ -133,6 +133,7 @@ std::string render_metrics(const LinksSnapshot& s, const GatewayMetrics& m) {
   out << "tandem_gateway_rate_limited_total " << m.rate_limited.value() << "\n";
   head(out, "process_resident_memory_bytes", "gauge", "Resident set size of the gateway");
   out << "process_resident_memory_bytes " << metrics::process_resident_bytes() << "\n";
+  if (m.extra) out << m.extra();
   return out.str();
 }
 

@@ -4,6 +4,7 @@
 // GET /metrics (Prometheus text: link state, probe round trips, switches, proxied requests by
 // link and status, the latency the gateway adds).
 
+#include <functional>
 #include <string>
 
 #include "gateway/links/link_set.h"
@@ -17,6 +18,9 @@ struct GatewayMetrics {
   // Request received -> request written to the link, seconds.
   metrics::Histogram added_latency;
   metrics::Counter rate_limited;
+  // More exposition text after the gateway's own: the monitor's host metrics and alerts
+  // (monitor/monitor.h). Set before the HTTP server starts.
+  std::function<std::string()> extra;
 };
 
 // {"active", "mode", "links": [{"name", "url", "protocol", "state", "rtt_ms": {...}, "in_flight",

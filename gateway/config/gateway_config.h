@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/option_table.h"
+#include "monitor/rules.h"
 
 namespace tandem::gateway {
 
@@ -58,6 +59,14 @@ struct GatewayConfig {
   std::vector<std::string> cors_allowed_origins;
   // logging
   std::string log_level;
+  // monitoring (issue 13; the rules' syntax is monitor/rules.h, the actions log, webhook, switch_link)
+  bool monitoring_enabled = true;
+  std::string monitoring_proc_root;
+  std::string monitoring_sys_root;
+  std::string monitoring_nvml_library;
+  int64_t monitoring_history_seconds = 0;
+  config::JsonText monitoring_rules_json;
+  std::vector<monitor::Rule> monitoring_rules;  // filled from monitoring_rules_json when the config is loaded
 };
 
 }  // namespace tandem::gateway

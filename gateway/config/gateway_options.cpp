@@ -6,6 +6,7 @@
 
 #include "config/edit_distance.h"
 #include "config/value_checks.h"
+#include "monitor/monitor.h"
 
 namespace tandem::gateway {
 namespace {
@@ -87,6 +88,23 @@ const std::vector<GatewayOptionSpec> kOptions = {
      "Browser origins allowed to call the API (\"*\" = any); [] = no CORS headers", &config::check_origins},
     {"logging.level", "log-level", &GatewayConfig::log_level, R"("info")", "", "error, warn, info or debug",
      &config::check_log_level},
+
+    {"monitoring.enabled", "", &GatewayConfig::monitoring_enabled, "true", "",
+     "Sample the host and the links once a second, evaluate monitoring.rules and serve /api/stats and /api/alerts"},
+    {"monitoring.rules", "", &GatewayConfig::monitoring_rules_json,
+     R"([{"name": "link_slow", "metric": "link_rtt_seconds", "above": 0.2, "for_seconds": 3, )"
+     R"("action": "switch_link"}, {"name": "memory_high", "metric": "memory_used_ratio", "above": 0.85, )"
+     R"("for_seconds": 60, "action": "log"}])",
+     "", "Alert rules: objects with name, metric, above or below, for_seconds, action (switch_link, webhook, log), "
+         "cooldown_seconds, url (webhook) and labels (see docs/METRICS.md)"},
+    {"monitoring.history_seconds", "", &GatewayConfig::monitoring_history_seconds, "300", "seconds",
+     "Recent values /api/stats keeps per series (one a second)", &config::in_range<1, 86400>},
+    {"monitoring.proc_root", "", &GatewayConfig::monitoring_proc_root, R"("/proc")", "",
+     "Where procfs is mounted (tests point it at a fixture tree)"},
+    {"monitoring.sys_root", "", &GatewayConfig::monitoring_sys_root, R"("/sys")", "",
+     "Where sysfs is mounted: hwmon, thermal zones and RAPL counters are read under it"},
+    {"monitoring.nvml_library", "", &GatewayConfig::monitoring_nvml_library, R"("libnvidia-ml.so.1")", "",
+     "NVML, loaded with dlopen for GPU memory, utilisation, temperature and power; \"\" = do not load"},
 };
 
 constexpr const char* kLinkKeys[] = {"name", "url", "protocol", "api_key", "group"};
@@ -167,6 +185,16 @@ void check_links(GatewayConfig& c, ConfigReport& report) {
   }
 }
 
+// The links, then the monitoring rules, each problem named by its place.
+void cross_check(GatewayConfig& c, ConfigReport& report) {
+  check_links(c, report);
+  std::vector<monitor::RuleProblem> problems;
+  std::vector<std::string> actions = monitor::builtin_actions();
+  actions.push_back("switch_link");
+  c.monitoring_rules = monitor::parse_rules(c.monitoring_rules_json.text, "monitoring.rules", actions, problems);
+  for (const auto& p : problems) report.error(p.field, p.message);
+}
+
 }  // namespace
 
 Status parse_link_url(const std::string& url, LinkConfig& link) {
@@ -232,7 +260,7 @@ const std::vector<GatewayOptionSpec>& gateway_option_table() { return kOptions; 
 
 const config::OptionSchema<GatewayConfig>& gateway_schema() {
   static const config::OptionSchema<GatewayConfig> schema{
-      kOptions, &check_links, R"({"links": [{"name": "primary", "url": "http://192.168.1.200:8080"}]})",
+      kOptions, &cross_check, R"({"links": [{"name": "primary", "url": "http://192.168.1.200:8080"}]})",
       /*unknown_keys_are_errors=*/true};
   return schema;
 }

@@ -1,5 +1,6 @@
 #include "gateway/links/link_set.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include "log/log.h"
@@ -93,11 +94,37 @@ void LinkSet::record_connection_error(size_t link, const std::string& why) {
   reselect_locked();
 }
 
-int LinkSet::pick(uint64_t excluded) {
+void LinkSet::set_models(size_t link, std::vector<std::string> models) {
+  std::lock_guard lock(mutex_);
+  links_[link]->models = std::move(models);
+  routes_by_model_ = false;
+  for (const auto& l : links_) {
+    if (!l->models.empty() && l->models != links_[link]->models) routes_by_model_ = true;
+  }
+}
+
+bool LinkSet::routes_by_model() const {
+  std::lock_guard lock(mutex_);
+  return routes_by_model_;
+}
+
+int LinkSet::pick(uint64_t excluded, std::string_view model) {
   std::lock_guard lock(mutex_);
   auto usable = [&](size_t i) { return !(excluded >> i & 1u) && links_[i]->health.state != LinkState::kDown; };
+  auto lists = [&](size_t i) {
+    const auto& m = links_[i]->models;
+    return std::find(m.begin(), m.end(), model) != m.end();
+  };
   int active = selection_.active;
   if (active >= 0 && !usable(static_cast<size_t>(active))) active = -1;
+  if (routes_by_model_ && !model.empty() && !(active >= 0 && (links_[static_cast<size_t>(active)]->models.empty() ||
+                                                              lists(static_cast<size_t>(active))))) {
+    for (LinkState wanted : {LinkState::kHealthy, LinkState::kSlow}) {
+      for (size_t i = 0; i < links_.size(); ++i) {
+        if (usable(i) && links_[i]->health.state == wanted && lists(i)) return static_cast<int>(i);
+      }
+    }
+  }
   if (active < 0) {
     // The active link failed this request (or none is active): the next live link in order,
     // preferring healthy ones.

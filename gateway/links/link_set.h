@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gateway/config/gateway_config.h"
@@ -63,8 +64,15 @@ class LinkSet {
 
   // The link for a new request, or -1 when none can serve. Skips links whose bit is set in
   // `excluded` (those a request has already failed on). With groups, the active link's group
-  // shares the load: its healthy member with the fewest requests in flight.
-  int pick(uint64_t excluded = 0);
+  // shares the load: its healthy member with the fewest requests in flight. A request naming a
+  // `model` that the active link does not list goes to the first live link that does (healthy
+  // ones first); when no link lists it, the usual choice stands (and its backend says 404).
+  int pick(uint64_t excluded = 0, std::string_view model = {});
+
+  // The model ids a link's GET /v1/models listed (the prober refreshes them).
+  void set_models(size_t link, std::vector<std::string> models);
+  // True when the links do not all list the same models, so requests must be routed by model.
+  bool routes_by_model() const;
   // A request starts and ends on a link (status 499 = the client left, 0 = no HTTP answer).
   void begin_request(size_t link);
   void end_request(size_t link, int status, bool failed);
@@ -85,6 +93,7 @@ class LinkSet {
     uint64_t probes_total = 0;
     uint64_t probe_failures_total = 0;
     std::map<int, uint64_t> responses;
+    std::vector<std::string> models;  // empty = not known yet
     Link();
   };
   void reselect_locked();
@@ -98,6 +107,7 @@ class LinkSet {
   SelectionState selection_;
   std::deque<SwitchEvent> events_;
   uint64_t switches_total_ = 0;
+  bool routes_by_model_ = false;
   std::chrono::steady_clock::time_point epoch_ = std::chrono::steady_clock::now();
 };
 

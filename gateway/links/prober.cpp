@@ -1,5 +1,7 @@
 #include "gateway/links/prober.h"
 
+#include <nlohmann/json.hpp>
+
 #include "gateway/links/upstream_fetch.h"
 
 namespace tandem::gateway {
@@ -8,6 +10,7 @@ Prober::Prober(boost::asio::io_context& ioc, LinkSet& links, std::vector<std::un
                std::chrono::milliseconds interval, std::chrono::milliseconds timeout)
     : ioc_(ioc), links_(links), pools_(pools), interval_(interval), timeout_(timeout) {
   for (size_t i = 0; i < links.size(); ++i) timers_.push_back(std::make_unique<boost::asio::steady_timer>(ioc));
+  until_models_.assign(links.size(), 0);
 }
 
 void Prober::start() {
@@ -39,7 +42,30 @@ void Prober::probe(size_t link) {
           }
           if (r.connection_failed) pools_[link]->clear();
           links_.record_probe(link, outcome);
+          if (!outcome.answered) {
+            until_models_[link] = 0;
+          } else if (until_models_[link]-- <= 0) {
+            until_models_[link] = kModelsEvery;
+            refresh_models(link);
+          }
           schedule(link, started);
+        });
+}
+
+void Prober::refresh_models(size_t link) {
+  const LinkConfig& config = links_.config(link);
+  fetch(*pools_[link], config.base_path + "/v1/models", config.api_key, timeout_,
+        [this, link, stopped = stopped_](FetchResult r) {
+          if (*stopped || !r.answered || r.status != 200) return;
+          const nlohmann::json list = nlohmann::json::parse(r.body, nullptr, false);
+          if (!list.is_object() || !list.contains("data") || !list["data"].is_array()) return;
+          std::vector<std::string> ids;
+          for (const auto& model : list["data"]) {
+            if (model.is_object() && model.contains("id") && model["id"].is_string()) {
+              ids.push_back(model["id"].get<std::string>());
+            }
+          }
+          links_.set_models(link, std::move(ids));
         });
 }
 

@@ -2,7 +2,8 @@
 // Forwarding one client request to a link (proxy_exchange.cpp) and the merged model list
 // (models_merge.cpp).
 //
-// - The link is LinkSet::pick()'s; every proxied response carries "X-Tandem-Link: <name>".
+// - The link is LinkSet::pick()'s (by the request's "model" too, when the links serve different
+//   models); every proxied response carries "X-Tandem-Link: <name>".
 // - Streams (text/event-stream) pass through chunk by chunk as the link sends them; other responses
 //   are passed whole (the front door gzips them for clients that ask).
 // - A link that fails before any byte went to the client (cannot connect, connection lost, or 503)

@@ -5,6 +5,7 @@
 #include <boost/beast/http.hpp>
 #include <array>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "gateway/proxy/proxy.h"
@@ -71,7 +72,11 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
   void attempt() {
     if (done_) return;
-    link_ = ctx_.links.pick(excluded_);
+    if (!model_read_) {
+      model_read_ = true;
+      model_ = requested_model();
+    }
+    link_ = ctx_.links.pick(excluded_, model_);
     if (link_ < 0) return give_up();
     const LinkConfig& link = ctx_.links.config(static_cast<size_t>(link_));
     ctx_.links.begin_request(static_cast<size_t>(link_));
@@ -84,6 +89,15 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     connection_ = pool().take();
     if (connection_) return send();
     open();
+  }
+
+  // The "model" a JSON request names, read only when the links serve different models.
+  std::string requested_model() const {
+    if (request_.method != "POST" || !ctx_.links.routes_by_model()) return "";
+    const nlohmann::json body = nlohmann::json::parse(request_.body, nullptr, false);
+    if (!body.is_object()) return "";
+    const auto it = body.find("model");
+    return it != body.end() && it->is_string() ? it->get<std::string>() : "";
   }
 
   UpstreamPool& pool() { return *ctx_.pools[static_cast<size_t>(link_)]; }
@@ -313,6 +327,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   std::string content_type_;
   http::Headers headers_;
   std::string last_error_;
+  std::string model_;
+  bool model_read_ = false;
   uint64_t excluded_ = 0;
   int link_ = -1;
   int status_ = 0;

@@ -83,3 +83,26 @@ TEST(LinkSet, AGroupSharesTheLoadByRequestsInFlight) {
 
 }  // namespace
 }  // namespace tandem::gateway
+
+namespace tandem::gateway {
+namespace {
+
+TEST(LinkSet, ARequestGoesToALinkThatListsItsModel) {
+  LinkSet links({link("primary"), link("backup")}, FailoverRules{});
+  links.record_probe(0, kFast);
+  links.record_probe(1, kFast);
+  EXPECT_FALSE(links.routes_by_model());
+  links.set_models(0, {"smollm2"});
+  links.set_models(1, {"stories260K"});
+  EXPECT_TRUE(links.routes_by_model());
+  EXPECT_EQ(links.pick(0, "smollm2"), 0);
+  EXPECT_EQ(links.pick(0, "stories260K"), 1);
+  EXPECT_EQ(links.pick(0, ""), 0);
+  EXPECT_EQ(links.pick(0, "no-such-model"), 0) << "the active link answers (its backend says 404)";
+  EXPECT_EQ(links.pick(uint64_t{1} << 1, "stories260K"), 0) << "the one that lists it failed: the usual choice";
+  links.set_models(1, {"smollm2"});
+  EXPECT_FALSE(links.routes_by_model());
+}
+
+}  // namespace
+}  // namespace tandem::gateway
