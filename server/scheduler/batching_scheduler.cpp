@@ -59,6 +59,10 @@ SchedulerStatus BatchingScheduler::status() const {
   s.queued = queued_locked();
   s.running = running_;
   s.accepting = accepting_ && !stop_;
+  if (running_ > 0) {
+    const Clock::time_point last{Clock::duration(last_step_ns_.load())};
+    s.seconds_since_step = std::max(0.0, seconds_between(last, Clock::now()));
+  }
   return s;
 }
 
@@ -323,11 +327,13 @@ void BatchingScheduler::run() {
     }
     lock.unlock();
     if (backend_ && backend_->n_active() > 0) {
+      if (!busy) last_step_ns_ = Clock::now().time_since_epoch().count();  // the clock starts with the work
       try {
         backend_->step();
       } catch (const std::exception& e) {
         log::error(std::string("engine step failed: ") + e.what());
       }
+      last_step_ns_ = Clock::now().time_since_epoch().count();
     }
   }
   backend_.reset();

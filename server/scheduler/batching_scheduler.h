@@ -109,6 +109,7 @@ class BatchingScheduler final : public Scheduler {
   bool cancel_all_ = false;
   bool stop_ = false;
   std::atomic<bool> shutting_down_{false};  // cancel_all() or stop(): cancelled sequences end in a 503
+  std::atomic<Clock::rep> last_step_ns_{0};  // steady clock, when the last forward step ended
   ModelState state_ = ModelState::kUnloaded;
   std::string reason_ = "no model has been loaded yet";
   std::optional<ModelInfo> info_;

@@ -98,6 +98,9 @@ struct SchedulerStatus {
   int64_t queued = 0;
   int64_t running = 0;
   bool accepting = true;            // false once shutdown has begun
+  // With sequences running: seconds since the last forward step ended (0 otherwise). Steps take
+  // milliseconds; a large value means the scheduler is stuck and the streams are frozen.
+  double seconds_since_step = 0;
   // Not ready, but a request may still be submitted for this model: monitoring unloaded it for
   // lack of memory and the next request reloads it (or is refused with the reason and Retry-After).
   std::optional<ModelInfo> reloadable;

@@ -461,6 +461,23 @@ TEST_F(SchedulerTest, GenerationTimeoutCountsFromAdmission) {
   EXPECT_EQ(second->outcome->n_completion_tokens, 3);
 }
 
+// A scheduler stuck inside a step shows in its status (for /health), which used to say ok while
+// every stream stood still.
+TEST_F(SchedulerTest, StatusShowsHowLongSinceTheLastStep) {
+  auto s = make();
+  load(*s);
+  EXPECT_EQ(s->status().seconds_since_step, 0.0);
+  gate_.close();
+  auto sink = std::make_shared<RecordingSink>();
+  ASSERT_FALSE(s->submit(job("a"), sink));
+  ASSERT_TRUE(gate_.wait_for_waiter());  // the step is stuck
+  std::this_thread::sleep_for(300ms);
+  EXPECT_GE(s->status().seconds_since_step, 0.25);
+  gate_.release();
+  ASSERT_TRUE(sink->wait());
+  EXPECT_EQ(s->status().seconds_since_step, 0.0);  // nothing runs
+}
+
 TEST_F(SchedulerTest, UnloadAndReload) {
   auto s = make();
   load(*s);
