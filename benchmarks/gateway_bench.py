@@ -125,6 +125,7 @@ class Processes:
             "links": [{"name": n, "url": f"http://127.0.0.1:{p}", "protocol": "http"} for n, p in links],
             "failover": failover or EXAMPLE_FAILOVER,
             "security": {"api_keys": []},
+            "logging": {"level": "warn"},
         }))
         proc = self.spawn([self.binary, "gateway", "--config", str(cfg)], f"gateway-{port}.log")
         wait_health(port, proc, "tandem gateway")
@@ -390,7 +391,7 @@ def report(args, model_id, lat, thr, fp, fo, nginx_version, load_before, load_af
     cmd = " ".join(shlex.quote(a) for a in ["benchmarks/gateway_bench.py"] + sys.argv[1:])
     lines = [f"## {datetime.datetime.now():%Y-%m-%d %H:%M} — gateway, {Path(args.model).name}", "",
              f"Command: `{cmd}`", "",
-             f"Backend: `tandem serve`, 16 parallel sequences, 2048 tokens of context; nginx {nginx_version} "
+             f"Backend: `tandem serve`, 16 parallel sequences, 2048 tokens of context; {nginx_version} "
              "(worker_processes auto, proxy_buffering off, upstream keepalive); loopback; "
              f"load average {load_before} before, {load_after} after{'; ' + args.note if args.note else ''}.", "",
              f"Latency at 1 client, {args.latency_requests} requests per target interleaved: a 1-token completion, "

@@ -119,3 +119,24 @@ def test_unknown_route_is_an_openai_404_or_proxied(gateway):
     r = requests.get(gateway.url + "/v1/no-such-route", headers=gateway.headers(), timeout=10)
     assert r.status_code == 404
     assert_openai_error(r, 404)
+
+
+def test_each_key_is_rate_limited_with_retry_after(pair, make_gateway):
+    primary, backup = pair
+    gw = make_gateway([("primary", primary.url), ("backup", backup.url)], extra={"security": {"requests_per_minute": 3}})
+    statuses = [gw.complete().status_code for _ in range(3)]
+    assert statuses == [200, 200, 200]
+    r = gw.complete()
+    error = assert_openai_error(r, 429)
+    assert int(r.headers["Retry-After"]) >= 1
+    assert error["message"]
+    assert requests.get(gw.url + "/health", timeout=5).status_code == 200, "/health is never limited"
+
+
+def test_a_body_over_the_limit_is_refused_before_any_link(pair, make_gateway):
+    primary, backup = pair
+    gw = make_gateway([("primary", primary.url), ("backup", backup.url)], extra={"limits": {"max_body_bytes": "1KiB"}})
+    r = gw.complete(prompt="x" * 4096)
+    assert_openai_error(r, 413)
+    assert "X-Tandem-Link" not in r.headers
+    assert gw.complete().status_code == 200
