@@ -389,14 +389,17 @@ def main():
     ]
     if tally.errors:
         lines += ["", "Unexpected errors: " + "; ".join(f"{n} x {m}" for m, n in tally.errors.most_common(5))]
-    section = "\n".join(lines) + "\n"
     path = ROOT / "benchmarks/RESULTS.md"
+    insert_section(path, "\n".join(lines) + "\n")
+    print(f"added to {path}")
+
+
+def insert_section(path: Path, section: str):
+    """Newest first: before the first run's heading, below the file's header paragraphs."""
     text = path.read_text()
-    # Newest first: before the first run's heading, below the file's header paragraphs.
     first_run = text.find("\n## ")
     path.write_text(text[:first_run + 1] + section + "\n" + text[first_run + 1:] if first_run >= 0
                     else text + "\n" + section)
-    print(f"appended to {path}")
 
 
 if __name__ == "__main__":

@@ -98,23 +98,21 @@ class StormStats:
 
 
 class SteadyStreamer(threading.Thread):
-    """A well-behaved client from 127.0.0.1: streams the same greedy chat again and again, reads every
-    chunk and checks each stream ends with [DONE] and the text `expected`. Records when each chunk came.
-    """
+    """A well-behaved client from 127.0.0.1: streams the same greedy answer again and again, reads every
+    chunk and checks each stream ends with [DONE] and the text `expected`."""
 
     def __init__(self, port: int, expected: str, max_tokens: int, stop: threading.Event, timeout: float = 120,
                  route: str = CHAT):
         super().__init__(daemon=True)
         self.port, self.expected, self.max_tokens, self.stop_event, self.timeout, self.route = (
             port, expected, max_tokens, stop, timeout, route)
-        self.chunk_times: list[float] = []
         self.completed = 0
         self.failures: list[str] = []
 
     def run(self):
         while not self.stop_event.is_set():
             try:
-                text = stream_once(self.port, self.max_tokens, self.timeout, self.chunk_times, route=self.route)
+                text = stream_once(self.port, self.max_tokens, self.timeout, route=self.route)
             except Exception as e:  # any failure is a finding; record it and go on
                 self.failures.append(f"{type(e).__name__}: {e}")
                 time.sleep(0.5)
@@ -124,12 +122,9 @@ class SteadyStreamer(threading.Thread):
             else:
                 self.completed += 1
 
-    def chunks_between(self, start: float, end: float) -> list[float]:
-        return [t for t in list(self.chunk_times) if start <= t <= end]
 
-
-def stream_once(port: int, max_tokens: int, timeout: float = 120, chunk_times: list | None = None,
-                source: str = "127.0.0.1", route: str = CHAT) -> str:
+def stream_once(port: int, max_tokens: int, timeout: float = 120, source: str = "127.0.0.1",
+                route: str = CHAT) -> str:
     """One streamed answer to the steady prompt read to the end; returns its text, raises unless it ends with
     a finish_reason and [DONE]."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout, source_address=(source, 0))
@@ -147,8 +142,6 @@ def stream_once(port: int, max_tokens: int, timeout: float = 120, chunk_times: l
             line = line.strip()
             if not line.startswith(b"data: "):
                 continue
-            if chunk_times is not None:
-                chunk_times.append(time.monotonic())
             payload = line[len(b"data: "):]
             if payload == b"[DONE]":
                 done = True

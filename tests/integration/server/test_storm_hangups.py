@@ -9,7 +9,6 @@ release every connection, and end with nothing running or queued.
 import re
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
