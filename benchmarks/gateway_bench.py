@@ -427,7 +427,8 @@ def report(args, model_id, lat, thr, fp, fo, nginx_version, load_before, load_af
     verdicts.append(f"{share * 100:.1f}% of direct throughput at {top} clients (>= 95%): "
                     f"{'met' if share >= 0.95 else 'NOT met'}")
     lines += ["", "Targets: " + "; ".join(verdicts) + ".", "",
-              f"Footprint, idle for 5 s after the load: gateway RSS {fp['rss_mib']:.1f} MiB, CPU {fp['cpu_pct']:.2f}%"
+              f"Footprint: gateway RSS {fp['start_rss_mib']:.1f} MiB at start; idle for 5 s after the load, "
+              f"RSS {fp['rss_mib']:.1f} MiB, CPU {fp['cpu_pct']:.2f}%"
               + (f"; nginx (master + workers) RSS {fp['nginx_rss_mib']:.1f} MiB" if "nginx_rss_mib" in fp else "")
               + "."]
     if fo:
@@ -499,6 +500,7 @@ def main():
                     if name not in thr[c] or result["rps"] > thr[c][name]["rps"]:
                         thr[c][name] = result
         fp = footprint(gw.pid)
+        fp["start_rss_mib"] = fp_start["rss_mib"]
         if not args.no_nginx:
             fp["nginx_rss_mib"] = tree_rss_mib(nginx.pid)
         print(f"idle footprint: {fp}", flush=True)
