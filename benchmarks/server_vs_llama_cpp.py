@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Tandem's server against llama.cpp's llama-server: same model file, same threads, one run.
+"""Tandem's server against llama.cpp's llama-server: same model file, same threads, one run, one
+measuring tool (`tandem bench`) for both.
 
 Both servers run on loopback with 16 parallel sequences (continuous batching) and 2 threads.
-For 1, 4, 16 and 32 concurrent clients, each client streams chat completions with 16-token
-replies (official openai client); the script reports requests/s, median and p90 end-to-end
-latency and median time to first token, and appends a table with its command to
-benchmarks/RESULTS.md.
+`tandem bench --stream` drives each with 16-token streamed chat replies at 1, 4, 16 and 32
+concurrent requests (the same requests per level for both: max(16, 3 x the largest level)), after
+a short warm-up. The script writes both HTML reports beside each other (--reports DIR) and puts a
+table of requests/s, output tokens/s, median and p95 end-to-end latency and median time to first
+token, with its command, at the top of benchmarks/RESULTS.md.
 
 llama-server is built from llama.cpp's source outside this repository (for example from the
 llama-cpp-python sdist's vendor/llama.cpp with cmake, target llama-server) and passed with
@@ -15,20 +17,12 @@ llama-cpp-python sdist's vendor/llama.cpp with cmake, target llama-server) and p
 """
 
 import argparse
-import concurrent.futures
 import datetime
 import importlib.util
-import json
 import shlex
-import statistics
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
-
-import openai
-import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("server_bench", ROOT / "benchmarks/server_bench.py")
@@ -38,39 +32,6 @@ spec.loader.exec_module(server_bench)
 PARALLEL = 16
 
 
-def wait_ready(proc, url, path):
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"{path} exited with {proc.returncode}")
-        try:
-            if requests.get(url + "/health", timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.3)
-    proc.kill()
-    sys.exit(f"{path} did not become ready")
-
-
-def start_tandem(args):
-    port = server_bench.free_port()
-    config = {
-        "network": {"bind_address": "127.0.0.1", "port": port},
-        "model": {"path": str(Path(args.model).resolve()), "context_size": args.context,
-                  "max_batch_size": PARALLEL},
-        "performance": {"threads": args.threads},
-        "server": {"max_concurrent_requests": 256},
-        "logging": {"level": "warn"},
-    }
-    cfg = Path(tempfile.mkdtemp()) / "tandem.json"
-    cfg.write_text(json.dumps(config))
-    proc = subprocess.Popen([args.binary, "serve", "--config", str(cfg)])
-    url = f"http://127.0.0.1:{port}"
-    wait_ready(proc, url, "tandem serve")
-    return proc, url
-
-
 def start_llama(args):
     port = server_bench.free_port()
     proc = subprocess.Popen(
@@ -78,24 +39,12 @@ def start_llama(args):
          "-tb", str(args.threads), "-np", str(PARALLEL), "-c", str(args.context * PARALLEL), "--log-disable"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    wait_ready(proc, url, "llama-server")
+    server_bench.wait_ready(proc, url, "llama-server")
     return proc, url
 
 
-def measure(url, concurrency, n_requests, max_tokens):
-    client = openai.OpenAI(base_url=url + "/v1", api_key="none", max_retries=0, timeout=600)
-    model = client.models.list().data[0].id
-    server_bench.one_request(client, model, "Hello", max_tokens)  # warm-up
-    prompts = [server_bench.PROMPTS[i % len(server_bench.PROMPTS)] for i in range(n_requests)]
-    start = time.perf_counter()
-    with concurrent.futures.ThreadPoolExecutor(max_workers=concurrency) as pool:
-        results = list(pool.map(lambda p: server_bench.one_request(client, model, p, max_tokens), prompts))
-    wall = time.perf_counter() - start
-    ttft = [r[0] for r in results]
-    e2e = [r[2] for r in results]
-    tokens = sum(r[3] for r in results)
-    return {"rps": n_requests / wall, "e2e_p50": statistics.median(e2e), "e2e_p90": server_bench.pct(e2e, 90),
-            "ttft_p50": statistics.median(ttft), "tok_s": tokens / wall}
+def start_tandem(args):
+    return server_bench.start_tandem(args.binary, args.model, args.context, PARALLEL, threads=args.threads)
 
 
 def main():
@@ -107,31 +56,52 @@ def main():
     ap.add_argument("--context", type=int, default=1024, help="tokens per sequence")
     ap.add_argument("--clients", default="1,4,16,32")
     ap.add_argument("--max-tokens", type=int, default=16)
+    ap.add_argument("--reports", default=str(ROOT / "build/bench-reports"), help="folder for the HTML reports")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
 
-    rows = {}
+    levels = [int(c) for c in args.clients.split(",")]
+    n_requests = max(16, 3 * max(levels))
+    reports = Path(args.reports)
+    reports.mkdir(parents=True, exist_ok=True)
+    results = {}
     for name, start in (("tandem", start_tandem), ("llama.cpp", start_llama)):
         proc, url = start(args)
         try:
-            for c in map(int, args.clients.split(",")):
-                rows[(name, c)] = measure(url, c, max(16, 3 * c), args.max_tokens)
-                print(name, c, rows[(name, c)], flush=True)
+            server_bench.run_bench(args.binary, url, "1", 4, args.max_tokens)  # warm-up, not reported
+            html = reports / f"server-{name}.html"
+            results[name] = {level["concurrency"]: level for level in server_bench.run_bench(
+                args.binary, url, args.clients, n_requests, args.max_tokens, html=str(html))["levels"]}
+            print(f"{name}: report in {html}", flush=True)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
 
+    for name in results:
+        for c, level in results[name].items():
+            if level["errors"]:
+                print(f"warning: {name} at {c} clients: {level['errors']} errors {level['errors_by_kind']}",
+                      file=sys.stderr)
     lines = [f"## {datetime.datetime.now():%Y-%m-%d %H:%M} — server, {Path(args.model).name}, {args.threads} threads",
              "", "Command: `" + " ".join(shlex.quote(a) for a in ["benchmarks/server_vs_llama_cpp.py"] + sys.argv[1:]) + "`",
              "", f"Both servers: {PARALLEL} parallel sequences, {args.context} tokens of context each, "
-             f"{args.max_tokens}-token streamed chat replies, requests = max(16, 3 x clients).", "",
-             "| clients | req/s tandem | req/s llama.cpp | ratio | median e2e ms tandem | llama.cpp | p90 e2e ms tandem | llama.cpp | median TTFT ms tandem | llama.cpp |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for c in map(int, args.clients.split(",")):
-        t, l = rows[("tandem", c)], rows[("llama.cpp", c)]
-        lines.append(f"| {c} | {t['rps']:.1f} | {l['rps']:.1f} | {t['rps'] / l['rps']:.2f}x | {t['e2e_p50'] * 1000:.0f} | "
-                     f"{l['e2e_p50'] * 1000:.0f} | {t['e2e_p90'] * 1000:.0f} | {l['e2e_p90'] * 1000:.0f} | "
-                     f"{t['ttft_p50'] * 1000:.0f} | {l['ttft_p50'] * 1000:.0f} |")
+             f"{args.max_tokens}-token streamed chat replies, {n_requests} requests per level, measured by "
+             "`tandem bench --stream` (32-word prompts).", "",
+             "| clients | req/s tandem | req/s llama.cpp | ratio | out tok/s tandem | llama.cpp | median e2e ms tandem | llama.cpp | p95 e2e ms tandem | llama.cpp | median TTFT ms tandem | llama.cpp | errors tandem / llama.cpp |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+
+    def ms(level, key, p):
+        value = level[key][p]
+        return "–" if value is None else f"{value:.0f}"
+
+    for c in levels:
+        t, l = results["tandem"][c], results["llama.cpp"][c]
+        ratio = f"{t['req_per_s'] / l['req_per_s']:.2f}x" if l["req_per_s"] else "–"
+        lines.append(f"| {c} | {t['req_per_s']:.1f} | {l['req_per_s']:.1f} | {ratio} | "
+                     f"{t['output_tokens_per_s']:.0f} | {l['output_tokens_per_s']:.0f} | "
+                     f"{ms(t, 'e2e_ms', 'p50')} | {ms(l, 'e2e_ms', 'p50')} | {ms(t, 'e2e_ms', 'p95')} | "
+                     f"{ms(l, 'e2e_ms', 'p95')} | {ms(t, 'ttft_ms', 'p50')} | {ms(l, 'ttft_ms', 'p50')} | "
+                     f"{t['errors']} / {l['errors']} |")
     table = "\n".join(lines) + "\n"
     print(table)
     if not args.no_write:
