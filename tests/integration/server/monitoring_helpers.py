@@ -3,11 +3,18 @@
 import http.server
 import json
 import queue
+import shutil
+import socket
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+
+import requests
+import yaml
+
+DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 
 
 class WebhookReceiver:
@@ -107,3 +114,58 @@ def wait_for(predicate, timeout: float, interval: float = 0.2, what: str = "cond
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Prometheus:
+    """Debian's prometheus on a free loopback port with a generated config (scraping `targets`:
+    job -> (host:port, bearer key), every second, with deploy/prometheus's rules) and temp storage."""
+
+    def __init__(self, tmp_path: Path, targets: dict):
+        binary = shutil.which("prometheus")
+        assert binary, "prometheus is missing; scripts/setup.sh installs Debian's prometheus package"
+        self.port = free_port()
+        jobs = []
+        for job, (target, key) in targets.items():
+            key_file = tmp_path / f"{job}.key"
+            key_file.write_text(key)
+            jobs.append({"job_name": job, "scrape_interval": "1s",
+                         "authorization": {"type": "Bearer", "credentials_file": str(key_file)},
+                         "static_configs": [{"targets": [target]}]})
+        config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                  "rule_files": [str(DEPLOY / "prometheus/tandem.rules.yml")], "scrape_configs": jobs}
+        (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+        self.log = open(tmp_path / "prometheus.log", "wb")
+        self.proc = subprocess.Popen(
+            [binary, f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'prometheus-data'}",
+             f"--web.listen-address=127.0.0.1:{self.port}"],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def query(self, promql: str):
+        """The result vector, or None while Prometheus is not answering."""
+        try:
+            r = requests.get(self.url + "/api/v1/query", params={"query": promql}, timeout=5)
+        except requests.ConnectionError:
+            return None
+        return r.json()["data"]["result"] if r.status_code == 200 else None
+
+    def targets(self) -> str:
+        try:
+            return requests.get(self.url + "/api/v1/targets", timeout=5).text
+        except requests.ConnectionError as e:
+            return str(e)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()

@@ -5,7 +5,6 @@ promtool, the dashboard's structure, and a real Prometheus scraping a running ba
 import json
 import re
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -15,7 +14,7 @@ import requests
 import yaml
 
 from conftest import API_KEY, ROOT
-from monitoring_helpers import wait_for
+from monitoring_helpers import Prometheus, wait_for
 
 DEPLOY = ROOT / "deploy"
 DASHBOARD = DEPLOY / "grafana/tandem.json"
@@ -140,64 +139,9 @@ def test_every_panel_query_is_valid_promql(tmp_path):
     assert subprocess.run([promtool, "check", "rules", str(path)], capture_output=True).returncode != 0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Prometheus:
-    """Debian's prometheus on a free loopback port with a generated config and temp storage."""
-
-    def __init__(self, tmp_path: Path, targets: dict):
-        self.port = free_port()
-        key = tmp_path / "key"
-        key.write_text(API_KEY)
-        config = {
-            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-            "rule_files": [str(DEPLOY / "prometheus/tandem.rules.yml")],
-            "scrape_configs": [
-                {"job_name": job, "scrape_interval": "1s",
-                 "authorization": {"type": "Bearer", "credentials_file": str(key)},
-                 "static_configs": [{"targets": [target]}]}
-                for job, target in targets.items()],
-        }
-        (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
-        self.log = open(tmp_path / "prometheus.log", "wb")
-        self.proc = subprocess.Popen(
-            [tool("prometheus"), f"--config.file={tmp_path / 'prometheus.yml'}",
-             f"--storage.tsdb.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{self.port}"],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def query(self, promql: str):
-        try:
-            r = requests.get(self.url + "/api/v1/query", params={"query": promql}, timeout=5)
-        except requests.ConnectionError:
-            return None
-        if r.status_code != 200:
-            return None
-        return r.json()["data"]["result"]
-
-    def targets(self) -> str:
-        try:
-            return requests.get(self.url + "/api/v1/targets", timeout=5).text
-        except requests.ConnectionError as e:
-            return str(e)
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
-
-
 def test_a_real_prometheus_scrapes_the_backend(make_server, tmp_path):
     server = make_server()
-    prometheus = Prometheus(tmp_path, {"tandem-backend": f"127.0.0.1:{server.port}"})
+    prometheus = Prometheus(tmp_path, {"tandem-backend": (f"127.0.0.1:{server.port}", API_KEY)})
     try:
         try:
             result = wait_for(lambda: prometheus.query('tandem_host_memory_total_bytes{job="tandem-backend"}'),
