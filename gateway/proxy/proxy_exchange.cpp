@@ -34,6 +34,15 @@ bool not_forwarded(std::string_view lower) {
   return false;
 }
 
+// Headers only a browser sends, about the browser's page and its cookies. The gateway is the page's
+// origin (it serves the web UI), so they mean nothing to a link, and a link that screens Origin
+// (cors.allowed_origins, issue 10) would refuse the UI's every POST. The gateway's front door screens
+// Origin itself first (app/ui_routes.h: its own page, or cors.allowed_origins).
+bool browser_only(std::string_view lower) {
+  return lower == "origin" || lower == "cookie" || lower == "referer" || lower.starts_with("sec-fetch-") ||
+         lower.starts_with("sec-ch-") || lower.starts_with("access-control-request-");
+}
+
 // Response headers the front door sets itself.
 bool not_returned(std::string_view lower) {
   return not_forwarded(lower) || lower == "content-type" || lower == "server" || lower == "date" || lower == "vary" ||
@@ -114,7 +123,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     upstream_.target(link.base_path + request_.target);
     upstream_.version(11);
     for (const auto& [name, value] : request_.headers) {
-      if (!not_forwarded(name)) upstream_.insert(name, value);
+      if (!not_forwarded(name) && !browser_only(name)) upstream_.insert(name, value);
     }
     upstream_.set(bhttp::field::host, pool().host_header());
     if (!link.api_key.empty()) upstream_.set(bhttp::field::authorization, "Bearer " + link.api_key);
@@ -164,9 +173,11 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     got_header_ = true;
     const auto& res = parser_->get();
     status_ = res.result_int();
-    if (status_ == 503 && !retried_ && ctx_.links.size() > 1) {
+    const uint64_t others = excluded_ | uint64_t{1} << static_cast<unsigned>(link_);
+    if (status_ == 503 && !retried_ && ctx_.links.pick(others, model_) >= 0) {
       // Shutting down or loading: nothing has gone out, so the next link may take it.
       last_error_ = link_name() + " answered 503";
+      last_link_ = link_name();
       close_connection();
       ctx_.links.end_request(static_cast<size_t>(link_), 503, true);
       counted_ = false;
@@ -248,6 +259,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       pool().clear();
     }
     last_error_ = link_name() + " failed: " + why;
+    last_link_ = link_name();
     log::warn("link " + link_name() + " failed a request: " + why + (started_ ? " (stream cut)" : ""),
               request_.request_id);
     if (started_) {
@@ -283,6 +295,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     HttpResponse r = http::error_response(
         http::ApiError{502, last_error_ + "; the request was tried on another link too", "server_error", "",
                        "upstream_failed"});
+    r.headers.emplace_back("X-Tandem-Link", last_link_);
     responder_->send(std::move(r));
   }
 
@@ -327,6 +340,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   std::string content_type_;
   http::Headers headers_;
   std::string last_error_;
+  std::string last_link_;  // the link that failed last
   std::string model_;
   bool model_read_ = false;
   uint64_t excluded_ = 0;
