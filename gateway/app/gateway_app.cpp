@@ -10,6 +10,7 @@
 #include "gateway/app/gateway_monitoring.h"
 #include "gateway/app/rate_limiter.h"
 #include "gateway/app/status_routes.h"
+#include "gateway/app/ui_routes.h"
 #include "gateway/links/link_set.h"
 #include "gateway/links/prober.h"
 #include "gateway/proxy/proxy.h"
@@ -103,8 +104,15 @@ int run_gateway(const GatewayConfig& config) {
     };
   };
 
+  auto ui = UiServices::create(config, links, upstream_ioc, pools);
+  if (!ui) {
+    log::error(ui.error());
+    return 1;
+  }
+
   http::Router router;
   add_status_routes(router, links, metrics);
+  (*ui)->add_routes(router);
   server::add_monitor_routes(router, monitoring.monitor());
   router.add("GET", "/v1/models", proxied(&merged_models));
   // The OpenAI API and whatever the backend adds under /v1/ later.
@@ -120,6 +128,10 @@ int run_gateway(const GatewayConfig& config) {
   options.idle_timeout = to_ms(config.idle_timeout);
   options.write_timeout = to_ms(config.write_timeout);
   options.api_keys = config.api_keys;
+  for (auto& path : (*ui)->public_paths()) options.public_paths.push_back(std::move(path));
+  options.screen = [cors = http::CorsPolicy(config.cors_allowed_origins)](const http::HttpRequest& r) {
+    return screen_origin(r, cors);
+  };
   options.cors_origins = config.cors_allowed_origins;
   options.max_connections = static_cast<size_t>(config.max_connections);
   options.io_threads = 2;
@@ -136,6 +148,7 @@ int run_gateway(const GatewayConfig& config) {
     }
   });
   prober.start();
+  (*ui)->start();
   monitoring.start();
   std::string names;
   for (size_t i = 0; i < links.size(); ++i) names += (i ? ", " : "") + links.config(i).name + " " + links.config(i).url;
@@ -154,6 +167,7 @@ int run_gateway(const GatewayConfig& config) {
     if (Clock::now() >= deadline || wait_for_signal(signals, milliseconds(1))) break;
   }
   server.stop();
+  (*ui)->stop();
   monitoring.stop();
   boost::asio::post(upstream_ioc, [&prober, &pools] {
     prober.stop();

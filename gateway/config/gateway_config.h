@@ -67,6 +67,9 @@ struct GatewayConfig {
   int64_t monitoring_history_seconds = 0;
   config::JsonText monitoring_rules_json;
   std::vector<monitor::Rule> monitoring_rules;  // filled from monitoring_rules_json when the config is loaded
+  // web UI (issue 12)
+  std::string history_path;  // SQLite file of the UI's conversations; "" = in memory
+  std::string ui_root;       // serve the page's files from this folder instead of the binary; "" = built in
 };
 
 }  // namespace tandem::gateway

@@ -105,6 +105,13 @@ const std::vector<GatewayOptionSpec> kOptions = {
      "Where sysfs is mounted: hwmon, thermal zones and RAPL counters are read under it"},
     {"monitoring.nvml_library", "", &GatewayConfig::monitoring_nvml_library, R"("libnvidia-ml.so.1")", "",
      "NVML, loaded with dlopen for GPU memory, utilisation, temperature and power; \"\" = do not load"},
+
+    {"history.path", "", &GatewayConfig::history_path, R"("")", "",
+     "SQLite file where the web UI keeps conversations (created if missing; its folder must exist); "
+     "\"\" = in memory, lost when the gateway stops"},
+    {"ui.root", "", &GatewayConfig::ui_root, R"("")", "",
+     "Serve the web UI's files from this folder (like \"web\") instead of the copies built into the binary, "
+     "to edit the page without rebuilding; \"\" = built in"},
 };
 
 constexpr const char* kLinkKeys[] = {"name", "url", "protocol", "api_key", "group"};
