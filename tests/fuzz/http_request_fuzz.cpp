@@ -9,9 +9,11 @@
 //   half-close: the input, then shutdown(SHUT_WR), read to EOF (the server sees a hang-up);
 //   hang-up:   the input, wait for the first bytes of an answer, then close with RST (the race of
 //              a streaming client that leaves after the first chunk).
-// The router has a JSON echo (POST /echo), a stream fed from another thread as the scheduler does
-// (POST /stream) and /health; the server has an API key, CORS and a small body limit, so the
-// input reaches every check the real server makes.
+// The router has the real server's paths: the completion routes echo the JSON body, or stream a few
+// events from another thread as the scheduler does when the body says "stream": true; /health,
+// /v1/models and the /v1/models/ prefix answer at once. The server has an API key, CORS, the request
+// screen (Host allow-list, Origin check), connection caps and a small body limit, so the input
+// reaches every check the real server makes.
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -32,8 +34,10 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "http/http_server.h"
+#include "http/request_screen.h"
 #include "log/log.h"
 
 namespace {
@@ -58,10 +62,12 @@ class StreamWorker {
  public:
   StreamWorker() : thread_([this] { run(); }) { thread_.detach(); }
 
-  void add(std::shared_ptr<Responder> responder, int n_chunks) {
+  // `gap`: the time between events, like a model's time per token; varied by the input so that the
+  // end of a stream lands before, during and after a client's hang-up.
+  void add(std::shared_ptr<Responder> responder, int n_chunks, std::chrono::microseconds gap) {
     {
       std::lock_guard lock(mutex_);
-      jobs_.push_back({std::move(responder), n_chunks});
+      jobs_.push_back({std::move(responder), n_chunks, gap});
     }
     wake_.notify_one();
   }
@@ -69,7 +75,8 @@ class StreamWorker {
  private:
   struct Job {
     std::shared_ptr<Responder> responder;
-    int n_chunks;
+    int n_chunks = 0;
+    std::chrono::microseconds gap{0};
   };
 
   void run() {
@@ -86,7 +93,7 @@ class StreamWorker {
       job.responder->start_stream(200, "text/event-stream");
       for (int i = 0; i < job.n_chunks && !cancelled->load(); ++i) {
         job.responder->send_chunk("data: {\"index\":" + std::to_string(i) + "}\n\n");
-        std::this_thread::yield();
+        std::this_thread::sleep_for(job.gap);
       }
       job.responder->end_stream("data: [DONE]\n\n");
     }
@@ -109,14 +116,26 @@ struct Fixture {
     router.add("GET", "/health", [](const HttpRequest&, std::shared_ptr<Responder> res) {
       res->send(HttpResponse{200, "application/json", "{\"status\":\"ok\"}", {}});
     });
-    router.add("POST", "/echo", [](const HttpRequest& req, std::shared_ptr<Responder> res) {
+    router.add("GET", "/v1/models", [](const HttpRequest&, std::shared_ptr<Responder> res) {
+      res->send(HttpResponse{200, "application/json", "{\"object\":\"list\",\"data\":[]}", {}});
+    });
+    router.add_prefix("GET", "/v1/models/", [](const HttpRequest& req, std::shared_ptr<Responder> res) {
+      res->send(HttpResponse{404, "application/json", "{\"error\":\"" + std::to_string(req.path.size()) + "\"}", {}});
+    });
+    // The completion routes stream when the body asks to (as the real ones do), else echo it.
+    const auto completion = [this](const HttpRequest& req, std::shared_ptr<Responder> res) {
+      if (req.body.find("\"stream\":true") != std::string::npos ||
+          req.body.find("\"stream\": true") != std::string::npos) {
+        worker.add(std::move(res), static_cast<int>(req.body.size() % 5),
+                   std::chrono::microseconds(req.body.size() % 4 * 200));
+        return;
+      }
       HttpResponse r;
       r.body = req.body;  // large bodies go back gzip-compressed when the client accepts it
       res->send(std::move(r));
-    });
-    router.add("POST", "/stream", [this](const HttpRequest& req, std::shared_ptr<Responder> res) {
-      worker.add(std::move(res), static_cast<int>(req.body.size() % 5));
-    });
+    };
+    router.add("POST", "/v1/chat/completions", completion);
+    router.add("POST", "/v1/completions", completion);
     tandem::http::HttpServerOptions options;
     options.address = "127.0.0.1";
     options.port = 0;
@@ -126,7 +145,12 @@ struct Fixture {
     options.write_timeout = 1s;
     options.api_keys = {"fuzz-key-0123456789"};
     options.cors_origins = {"https://app.example"};
+    // The real server's screen: the Host allow-list and the Origin check on state-changing requests.
+    options.screen = [screen = std::make_shared<tandem::http::RequestScreen>(
+                          std::vector<std::string>{"127.0.0.1", "x", "[::1]:8080"}, options.cors_origins)](
+                         const HttpRequest& req) { return screen->check(req); };
     options.max_connections = 64;
+    options.max_connections_per_address = 16;
     // Deliberately never destroyed: libFuzzer exits from any thread, and the server's threads must
     // not see it torn down under them.
     server = new tandem::http::HttpServer(std::move(options), std::move(router));
@@ -188,12 +212,19 @@ uint32_t fnv1a(const uint8_t* data, size_t size) {
   return h;
 }
 
+// A 503 is allowed for a moment (connections that just closed may still count against the
+// per-address cap); past the deadline the server has stopped answering.
 void check_health(uint16_t port) {
-  const int fd = connect_loopback(port);
-  send_all(fd, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-  const std::string answer = read_until_closed(fd);
-  ::close(fd);
-  if (answer.rfind("HTTP/1.1 200", 0) != 0) fail("/health stopped answering 200");
+  const auto deadline = Clock::now() + kHangDeadline;
+  for (;;) {
+    const int fd = connect_loopback(port);
+    send_all(fd, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    const std::string answer = read_until_closed(fd);
+    ::close(fd);
+    if (answer.rfind("HTTP/1.1 200", 0) == 0) return;
+    if (Clock::now() > deadline) fail("/health stopped answering 200");
+    std::this_thread::sleep_for(10ms);
+  }
 }
 
 void wait_until_idle(const tandem::http::HttpServer& server) {
