@@ -114,6 +114,9 @@ const std::vector<GatewayOptionSpec> kOptions = {
      "to edit the page without rebuilding; \"\" = built in"},
 };
 
+// A request's retry remembers the links it failed on as bits of a 64-bit mask.
+constexpr size_t kMaxLinks = 64;
+
 constexpr const char* kLinkKeys[] = {"name", "url", "protocol", "api_key", "group"};
 
 bool printable(const std::string& s) {
@@ -130,6 +133,11 @@ void check_links(GatewayConfig& c, ConfigReport& report) {
   if (!links.is_array()) return;  // the table already said what is wrong
   std::set<std::string> names;
   const std::vector<std::string> known(std::begin(kLinkKeys), std::end(kLinkKeys));
+  if (links.size() > kMaxLinks) {
+    report.error("links", std::to_string(links.size()) + " links; at most " + std::to_string(kMaxLinks) +
+                              " are supported: put several backends behind one link's address, or use groups");
+    return;
+  }
   for (size_t i = 0; i < links.size(); ++i) {
     const json& item = links[i];
     const std::string at = "links[" + std::to_string(i) + "]";
