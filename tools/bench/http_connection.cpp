@@ -65,6 +65,23 @@ void HttpConnection::close() {
   connected_ = false;
 }
 
+ExchangeResult HttpConnection::connect(Clock::time_point deadline) {
+  if (connected_) return {};
+  tcp::resolver resolver(ioc_);
+  beast::error_code ec;
+  const auto endpoints = resolver.resolve(target_.host, std::to_string(target_.port), ec);
+  if (ec) return failed(ExchangeFailure::kConnect, ec);
+  stream_.expires_at(deadline);
+  ec = run_until_done(ioc_, [&](auto handler) { stream_.async_connect(endpoints, std::move(handler)); });
+  if (ec) {
+    close();
+    return failed(ec == beast::error::timeout ? ExchangeFailure::kTimeout : ExchangeFailure::kConnect, ec);
+  }
+  stream_.socket().set_option(tcp::no_delay(true), ec);
+  connected_ = true;
+  return {};
+}
+
 ExchangeResult HttpConnection::exchange(const http::request<http::string_body>& request, Clock::time_point deadline,
                                         const HeaderCallback& on_header, const BodyCallback& on_body) {
   const bool reused = connected_;
@@ -79,20 +96,7 @@ ExchangeResult HttpConnection::exchange(const http::request<http::string_body>& 
 ExchangeResult HttpConnection::attempt(const http::request<http::string_body>& request, Clock::time_point deadline,
                                        const HeaderCallback& on_header, const BodyCallback& on_body,
                                        bool& header_seen) {
-  if (!connected_) {
-    tcp::resolver resolver(ioc_);
-    beast::error_code ec;
-    const auto endpoints = resolver.resolve(target_.host, std::to_string(target_.port), ec);
-    if (ec) return failed(ExchangeFailure::kConnect, ec);
-    stream_.expires_at(deadline);
-    ec = run_until_done(ioc_, [&](auto handler) { stream_.async_connect(endpoints, std::move(handler)); });
-    if (ec) {
-      close();
-      return failed(ec == beast::error::timeout ? ExchangeFailure::kTimeout : ExchangeFailure::kConnect, ec);
-    }
-    stream_.socket().set_option(tcp::no_delay(true), ec);
-    connected_ = true;
-  }
+  if (ExchangeResult connected = connect(deadline); connected.failure != ExchangeFailure::kNone) return connected;
 
   stream_.expires_at(deadline);
   beast::error_code ec =

@@ -44,6 +44,9 @@ class HttpConnection {
   HttpConnection(const HttpConnection&) = delete;
   HttpConnection& operator=(const HttpConnection&) = delete;
 
+  // Connects (when not connected yet) by the deadline: kConnect when refused or unreachable.
+  ExchangeResult connect(Clock::time_point deadline);
+
   // Sends `request` (connecting first when needed) and reads the response; `on_header` gets the
   // status and Content-Type once the header is in, `on_body` each piece of the decoded body as it
   // arrives. A kept-alive connection that the server had closed
