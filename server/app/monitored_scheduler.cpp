@@ -6,6 +6,40 @@
 
 namespace tandem::server {
 
+namespace {
+
+// Forwards to the request's sink; a generation the unload's grace cut short ends in a 503 that
+// says so, not in "cancelled by the client".
+class GraceSink final : public GenerationSink {
+ public:
+  GraceSink(std::shared_ptr<GenerationSink> sink, std::shared_ptr<MonitoredScheduler::CutBy> cut_by, int retry_after)
+      : sink_(std::move(sink)), cut_by_(std::move(cut_by)), retry_after_(retry_after) {}
+  void on_start(const StartInfo& info) override { sink_->on_start(info); }
+  bool on_text(std::string_view piece) override { return sink_->on_text(piece); }
+  void on_finish(const GenerationOutcome& outcome) override { sink_->on_finish(outcome); }
+  void on_error(const SchedulerError& error) override {
+    std::string reason;
+    {
+      std::lock_guard lock(cut_by_->mutex);
+      reason = cut_by_->reason;
+    }
+    if (error.kind == ErrorKind::kCancelled && !reason.empty()) {
+      return sink_->on_error(SchedulerError{ErrorKind::kUnavailable,
+                                            "the generation was cut short: the model was " + reason +
+                                                " and the grace period (monitoring.unload_grace_seconds) ended",
+                                            "", "model_unloaded_low_memory", retry_after_});
+    }
+    sink_->on_error(error);
+  }
+
+ private:
+  std::shared_ptr<GenerationSink> sink_;
+  std::shared_ptr<MonitoredScheduler::CutBy> cut_by_;
+  int retry_after_;
+};
+
+}  // namespace
+
 MonitoredScheduler::MonitoredScheduler(Scheduler& inner, MemoryGuardOptions options,
                                        std::function<bool(std::string&)> fits)
     : inner_(inner), options_(std::move(options)), fits_(std::move(fits)) {}
@@ -40,9 +74,7 @@ std::optional<SchedulerError> MonitoredScheduler::submit(GenerationJob job, std:
   std::unique_lock lock(mutex_);
   switch (mode_) {
     case Mode::kServing: {
-      // Remember the request's token, so an unload's grace period can cancel it (pruned as it goes).
-      std::erase_if(in_flight_, [](const auto& w) { return w.expired(); });
-      in_flight_.push_back(job.cancel);
+      sink = track_locked(job, std::move(sink));
       lock.unlock();
       return inner_.submit(std::move(job), std::move(sink));
     }
@@ -86,11 +118,12 @@ void MonitoredScheduler::reloaded(Result<ModelInfo> loaded) {
                                       "", "model_not_loaded", options_.retry_after_seconds});
       continue;
     }
+    std::shared_ptr<GenerationSink> sink;
     {
       std::lock_guard lock(mutex_);
-      in_flight_.push_back(w.job.cancel);
+      sink = track_locked(w.job, w.sink);
     }
-    if (auto refused = inner_.submit(std::move(w.job), w.sink)) w.sink->on_error(*refused);
+    if (auto refused = inner_.submit(std::move(w.job), sink)) w.sink->on_error(*refused);
   }
 }
 
@@ -133,14 +166,27 @@ void MonitoredScheduler::watch_grace(uint64_t generation) {
   });
   if (ended) return;
   std::vector<std::shared_ptr<CancelToken>> tokens;
-  for (const auto& w : in_flight_) {
-    if (auto t = w.lock()) tokens.push_back(std::move(t));
+  for (const auto& f : in_flight_) {
+    if (auto t = f.token.lock()) {
+      std::lock_guard cut_lock(f.cut_by->mutex);
+      f.cut_by->reason = reason_;
+      tokens.push_back(std::move(t));
+    }
   }
   in_flight_.clear();
   lock.unlock();
   log::warn("monitoring: the unload grace period ended; cancelling " + std::to_string(tokens.size()) +
             " requests still in flight");
   for (auto& t : tokens) t->cancel();
+}
+
+// Remembers a request an unload's grace period may have to cut short (pruned as requests end).
+std::shared_ptr<GenerationSink> MonitoredScheduler::track_locked(GenerationJob& job,
+                                                                 std::shared_ptr<GenerationSink> sink) {
+  std::erase_if(in_flight_, [](const InFlight& f) { return f.token.expired(); });
+  auto cut_by = std::make_shared<CutBy>();
+  in_flight_.push_back({job.cancel, cut_by});
+  return std::make_shared<GraceSink>(std::move(sink), std::move(cut_by), options_.retry_after_seconds);
 }
 
 SchedulerStatus MonitoredScheduler::status() const {

@@ -46,6 +46,13 @@ class MonitoredScheduler final : public Scheduler {
   // The memory_high action: returns what it did, for the alert history.
   std::string unload_for_memory(const std::string& why);
 
+  // Why a request in flight was cut short: set when an unload's grace ends, before its token is
+  // cancelled, so its "cancelled" becomes the unload's 503 (the client did not cancel it).
+  struct CutBy {
+    std::mutex mutex;
+    std::string reason;
+  };
+
  private:
   enum class Mode { kServing, kUnloading, kUnloaded, kReloading };
   struct Waiting {
@@ -68,7 +75,13 @@ class MonitoredScheduler final : public Scheduler {
   std::string reason_;
   std::optional<ModelInfo> unloaded_model_;  // what the reload brings back
   std::vector<Waiting> waiting_;
-  std::vector<std::weak_ptr<CancelToken>> in_flight_;  // what an unload's grace may have to cancel
+  // What an unload's grace may have to cancel.
+  struct InFlight {
+    std::weak_ptr<CancelToken> token;
+    std::shared_ptr<CutBy> cut_by;
+  };
+  std::shared_ptr<GenerationSink> track_locked(GenerationJob& job, std::shared_ptr<GenerationSink> sink);
+  std::vector<InFlight> in_flight_;
   bool stopping_ = false;
   std::thread grace_thread_;
 };

@@ -12,9 +12,10 @@ using namespace std::chrono_literals;
 // The real scheduler's stand-in: records what reaches it; the test completes its loads and unloads.
 class FakeScheduler : public Scheduler {
  public:
-  std::optional<SchedulerError> submit(GenerationJob job, std::shared_ptr<GenerationSink>) override {
+  std::optional<SchedulerError> submit(GenerationJob job, std::shared_ptr<GenerationSink> sink) override {
     std::lock_guard lock(mutex);
     submitted.push_back(job.request_id);
+    sinks.push_back(std::move(sink));
     return std::nullopt;
   }
   SchedulerStatus status() const override {
@@ -64,6 +65,7 @@ class FakeScheduler : public Scheduler {
   mutable std::mutex mutex;
   ModelState state = ModelState::kReady;
   std::vector<std::string> submitted;
+  std::vector<std::shared_ptr<GenerationSink>> sinks;  // as the scheduler got them
   std::function<void(Result<ModelInfo>)> loaded;
   std::function<void(Status)> unloaded;
 };
@@ -158,22 +160,35 @@ TEST_F(MonitoredSchedulerTest, AFailedReloadFailsTheWaitingRequests) {
 TEST_F(MonitoredSchedulerTest, RequestsStillRunningWhenTheGraceEndsAreCancelled) {
   GenerationJob running = job("long");
   const auto token = running.cancel;
-  EXPECT_FALSE(guarded.submit(std::move(running), std::make_shared<Sink>()));
+  auto sink = std::make_shared<Sink>();
+  EXPECT_FALSE(guarded.submit(std::move(running), sink));
   guarded.unload_for_memory("x");
   EXPECT_FALSE(token->cancelled());
   for (int i = 0; i < 100 && !token->cancelled(); ++i) std::this_thread::sleep_for(20ms);
   EXPECT_TRUE(token->cancelled()) << "cancelled after the 200 ms grace";
+  // The scheduler reports the cancellation; the client hears why, as a 503 it may retry.
+  inner.sinks.back()->on_error(SchedulerError{ErrorKind::kCancelled, "the generation was cancelled by the client"});
+  ASSERT_TRUE(sink->error);
+  EXPECT_EQ(sink->error->kind, ErrorKind::kUnavailable);
+  EXPECT_EQ(sink->error->retry_after_seconds, 7);
+  EXPECT_NE(sink->error->message.find("cut short: the model was unloaded to free memory (x)"), std::string::npos)
+      << sink->error->message;
   inner.finish_unload();
 }
 
 TEST_F(MonitoredSchedulerTest, AnUnloadThatEndsInTimeCancelsNothing) {
   GenerationJob running = job("short");
   const auto token = running.cancel;
-  guarded.submit(std::move(running), std::make_shared<Sink>());
+  auto sink = std::make_shared<Sink>();
+  guarded.submit(std::move(running), sink);
   guarded.unload_for_memory("x");
   inner.finish_unload();
   std::this_thread::sleep_for(400ms);
   EXPECT_FALSE(token->cancelled());
+  // A client's own cancellation stays what it is.
+  inner.sinks.back()->on_error(SchedulerError{ErrorKind::kCancelled, "the generation was cancelled by the client"});
+  ASSERT_TRUE(sink->error);
+  EXPECT_EQ(sink->error->kind, ErrorKind::kCancelled);
 }
 
 TEST_F(MonitoredSchedulerTest, AnAdministratorsLoadEndsTheMemoryState) {
