@@ -25,6 +25,7 @@ void DoctorReport::add_config_problems(const std::string& prefix, const config::
   }
   for (const config::Problem& p : report.problems) {
     auto [message, fix] = split_message_and_fix(p.message);
+    if (fix.empty()) fix = default_fix(p.field, message);
     const std::string name = prefix + (p.field.empty() ? pass_name : p.field);
     if (!p.field.empty()) message = p.field + ": " + message;
     add({name, p.severity == config::Severity::kError ? Verdict::kFail : Verdict::kWarn, message, fix});
@@ -53,6 +54,17 @@ nlohmann::ordered_json DoctorReport::to_json() const {
     checks.push_back({{"name", c.name}, {"status", verdict_name(c.verdict)}, {"message", c.message}, {"fix", c.fix}});
   }
   return {{"checks", checks}};
+}
+
+std::string default_fix(const std::string& field, const std::string& message) {
+  if (field == "model.path") {
+    if (message.find("Permission denied") != std::string::npos) {
+      return "let the user that runs tandem read the file (chmod a+r, or chown it to that user)";
+    }
+    return "point model.path at a GGUF model file (tandem inspect FILE shows whether Tandem can read it)";
+  }
+  if (field.empty()) return "correct the config file (tandem serve --help or tandem gateway --help lists every option)";
+  return "correct " + field + " in the config (--help lists every option with its type and default)";
 }
 
 }  // namespace tandem::doctor

@@ -49,6 +49,9 @@ class DoctorReport {
   std::vector<Check> checks_;
 };
 
+// The fix for a loader message that carries none, by the field it names.
+std::string default_fix(const std::string& field, const std::string& message);
+
 // "a is wrong; do b" -> {"a is wrong", "do b"}; no "; " -> {text, ""}.
 std::pair<std::string, std::string> split_message_and_fix(const std::string& text);
 
