@@ -120,9 +120,9 @@ function updateCharts(data) {
       const label = name.includes('.') ? name.slice(name.indexOf('.') + 1) : name.replace(/_/g, ' ');
       return { label, data: pts, borderColor: PALETTE[i % PALETTE.length], backgroundColor: PALETTE[i % PALETTE.length] };
     });
-    if (spec.threshold && names.length) {
+    const xs = datasets.length ? datasets[0].data : [];
+    if (spec.threshold && xs.length) {
       const t = data.latency_threshold_ms;
-      const xs = datasets[0].data;
       datasets.push({ label: `threshold ${t} ms`, data: [{ x: xs[0].x, y: t }, { x: xs[xs.length - 1].x, y: t }],
                       borderColor: cssVar('--danger'), borderDash: [6, 4], borderWidth: 1 });
     }
