@@ -10,6 +10,7 @@ apt_packages=(build-essential cmake ninja-build ccache pkg-config git unzip
   python3 python3-venv python3-pip
   clang libclang-rt-14-dev  # clang and its libFuzzer runtime: scripts/fuzz.sh
   libjs-chart.js chromium  # tandem bench --html inlines Chart.js; its test opens the report in Chromium
+  libsqlite3-dev libjs-marked node-dompurify libjs-highlight.js  # the gateway's web UI: history, embedded libraries
   prometheus)  # promtool and Prometheus: the tests of deploy/prometheus, deploy/grafana and /metrics
 
 missing=()

@@ -13,3 +13,5 @@ ctest --preset release -j "$(nproc)" --timeout 600
 # The tools' integration tests (tandem bench, tandem doctor) against real servers and gateways on
 # loopback; the bench's HTML report is opened in Debian's Chromium through playwright.
 .venv/bin/python -m pytest tests/integration/tools -q
+# The web UI (issue 12) in Debian's Chromium through playwright, against a real gateway and backends.
+.venv/bin/python -m pytest tests/integration/ui -q
