@@ -82,7 +82,7 @@ function makeChart(spec) {
       plugins: { legend: { labels: { boxWidth: 10 } }, tooltip: { callbacks: { title: (items) => fmtTime(items[0].parsed.x) } } },
     },
   });
-  charts.set(spec.name, { spec, chart, box, absent });
+  charts.set(spec.name, { spec, chart, box, absent, canvasBox });
 }
 
 function themeCharts() {
@@ -109,7 +109,7 @@ function seriesFor(spec, all) {
 
 function updateCharts(data) {
   const step = data.step;
-  for (const { spec, chart, box, absent } of charts.values()) {
+  for (const { spec, chart, box, absent, canvasBox } of charts.values()) {
     const names = seriesFor(spec, data.series);
     let points = 0;
     const datasets = names.map((name, i) => {
@@ -130,6 +130,7 @@ function updateCharts(data) {
     chart.update('none');
     box.dataset.points = String(points);
     absent.hidden = names.length > 0;
+    canvasBox.hidden = names.length === 0;  // no empty axes for what this system does not report
   }
 }
 
@@ -206,7 +207,7 @@ function updateAlerts(body) {
     li.setAttribute('data-testid', 'alert');
     li.className = a.state === 'firing' ? 'error' : '';
     const since = a.started_at ? new Date(a.started_at * 1000).toLocaleTimeString() : '';
-    li.textContent = `${a.state === 'firing' ? '🔴' : '✓'} ${a.rule}: ${a.metric} = ${Number(a.value).toPrecision(3)} ` +
+    li.textContent = `${a.state === 'firing' ? 'FIRING' : 'resolved'} ${a.rule}: ${a.metric} = ${Number(a.value).toPrecision(3)} ` +
                      `(${a.above !== undefined ? `above ${a.above}` : `below ${a.below}`}) since ${since}`;
     return li;
   });

@@ -80,13 +80,13 @@ def output_dir():
     return OUTPUT
 
 
-def save_screenshot(page, name: str):
-    """Saves build/test-output/ui/NAME.png, and docs/screenshots/NAME.png when asked to update them."""
+def save_screenshot(page, name: str, full_page: bool = False):
+    """Saves build/test-output/ui/NAME.png, and docs/screenshots/NAME.png with TANDEM_UPDATE_SCREENSHOTS=1."""
     OUTPUT.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(OUTPUT / f"{name}.png"))
+    page.screenshot(path=str(OUTPUT / f"{name}.png"), full_page=full_page)
     if os.environ.get("TANDEM_UPDATE_SCREENSHOTS") == "1":
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
 __all__ = ["Backend", "Gateway", "LatencyProxy", "save_screenshot"]

@@ -130,7 +130,6 @@ def test_send_streams_with_stats_then_stop_regenerate_and_edit(page):
     assert last_reply_text(page) == stopped
     assert "stopped" in reply.get_by_test_id("message-stats").inner_text()
     assert page.get_by_test_id("send").is_visible()
-    save_screenshot(page, "chat-light")
 
     # Regenerate, and stop that one with Esc.
     page.get_by_test_id("regenerate").click()
@@ -161,6 +160,8 @@ def test_send_streams_with_stats_then_stop_regenerate_and_edit(page):
     reply = page.get_by_test_id("message-assistant").last
     assert reply.get_by_test_id("message-error").count() == 0, reply.inner_text()
     assert "tokens" in reply.get_by_test_id("message-stats").inner_text(), reply.inner_text()
+    page.get_by_test_id("toggle-settings").click()
+    save_screenshot(page, "chat-light")
 
 
 def test_reload_search_export_delete_import(page, stack, tmp_path):

@@ -107,7 +107,7 @@ def test_charts_fill_with_traffic_and_a_failover_shows_on_the_timeline(browser, 
     labels = page.evaluate("""() => Chart.getChart(document.querySelector('[data-testid=chart-rtt] canvas'))
                               .data.datasets.map(d => d.label)""")
     assert "threshold 200 ms" in labels and "primary" in labels
-    save_screenshot(page, "dashboard-light")
+    save_screenshot(page, "dashboard-light", full_page=True)
     # The 24 h view answers too (its first minute may still be open).
     page.get_by_test_id("range-24h").click()
     wait_js(page, "document.querySelector('[data-testid=range-24h]').getAttribute('aria-pressed') === 'true'")
@@ -119,7 +119,7 @@ def test_charts_fill_with_traffic_and_a_failover_shows_on_the_timeline(browser, 
     context, page = open_dashboard(browser, gateway, "dark")
     wait_js(page, "Number(document.querySelector('[data-testid=chart-rtt]').dataset.points) > 0", timeout=15000)
     assert page.evaluate("document.documentElement.dataset.effectiveTheme") == "dark"
-    save_screenshot(page, "dashboard-dark")
+    save_screenshot(page, "dashboard-dark", full_page=True)
     assert not page.console_errors, page.console_errors
     context.close()
 
