@@ -33,6 +33,7 @@ void run_doctor(const DoctorOptions& o) {
   }
   doctor::check_cpu(report);
   doctor::check_swap(memory, report);
+  doctor::check_gpu(report);
   if (!ports.empty()) doctor::check_firewall(ports, report);
 
   if (o.json) {

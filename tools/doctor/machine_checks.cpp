@@ -102,6 +102,25 @@ void check_swap(const std::optional<MemoryFacts>& memory, DoctorReport& report) 
   report.pass("machine.swap", config::format_byte_size(memory->swap_total_bytes) + " of swap configured");
 }
 
+void check_gpu(DoctorReport& report, const std::string& proc_root) {
+  std::error_code ec;
+  std::string models;
+  for (const auto& gpu : std::filesystem::directory_iterator(proc_root + "/driver/nvidia/gpus", ec)) {
+    std::ifstream in(gpu.path() / "information");
+    for (std::string line; std::getline(in, line);) {
+      if (!line.starts_with("Model:")) continue;
+      const size_t start = line.find_first_not_of(" \t", 6);
+      models += (models.empty() ? "" : ", ") + (start == std::string::npos ? std::string("unknown") : line.substr(start));
+    }
+  }
+  if (models.empty()) {
+    report.pass("machine.gpu", "no GPU found: the model and its KV cache live in main memory (see serve.memory)");
+  } else {
+    report.pass("machine.gpu", "GPU present (" + models + "), unused: this build of Tandem computes on the CPU, so "
+                               "only main memory counts (see serve.memory)");
+  }
+}
+
 std::vector<std::string> dropping_rules(const std::string& ruleset, int64_t port) {
   std::vector<std::string> found;
   const std::string p = std::to_string(port);

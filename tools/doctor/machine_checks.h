@@ -23,6 +23,9 @@ std::optional<MemoryFacts> read_memory(const std::string& proc_root = "/proc");
 
 void check_cpu(DoctorReport& report);
 void check_swap(const std::optional<MemoryFacts>& memory, DoctorReport& report);
+// Whether an NVIDIA GPU is present (/proc/driver/nvidia/gpus); this build computes on the CPU, so
+// its memory does not count, which the line says rather than leaving people to wonder.
+void check_gpu(DoctorReport& report, const std::string& proc_root = "/proc");
 
 // Lines of a ruleset (nft list ruleset, or iptables-save) that drop or reject `port`, or that set
 // a dropping default policy on input (exposed for the unit tests).

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "tools/doctor/port_owner.h"
 #include "tools/doctor/serve_checks.h"
 
@@ -23,6 +26,20 @@ TEST(Swap, NoneIsAWarningWithAFix) {
   check_swap(MemoryFacts{1, 1, 0}, report);
   EXPECT_EQ(report.checks()[0].verdict, Verdict::kWarn);
   EXPECT_FALSE(report.checks()[0].fix.empty());
+}
+
+TEST(Gpu, AbsentOrPresentIsSaid) {
+  const std::string root = ::testing::TempDir() + "/doctor_proc";
+  std::filesystem::remove_all(root);
+  DoctorReport report;
+  check_gpu(report, root);
+  std::filesystem::create_directories(root + "/driver/nvidia/gpus/0000:01:00.0");
+  std::ofstream(root + "/driver/nvidia/gpus/0000:01:00.0/information") << "Model: \t NVIDIA H100\nIRQ: 1\n";
+  check_gpu(report, root);
+  ASSERT_EQ(report.checks().size(), 2u);
+  EXPECT_NE(report.checks()[0].message.find("no GPU"), std::string::npos);
+  EXPECT_NE(report.checks()[1].message.find("NVIDIA H100"), std::string::npos);
+  std::filesystem::remove_all(root);
 }
 
 TEST(ListeningInodes, PicksListenersOnThePort) {
