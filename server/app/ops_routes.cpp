@@ -39,18 +39,7 @@ json model_json(const ModelInfo& m) {
 }
 
 void handle_health(Scheduler& scheduler, const std::shared_ptr<Responder>& responder) {
-  const SchedulerStatus s = scheduler.status();
-  json body = {{"status", s.accepting ? state_name(s.state) : "shutting_down"},
-               {"queued", s.queued},
-               {"running", s.running}};
-  if (s.state == ModelState::kReady && s.accepting) {
-    body["model"] = s.model ? s.model->id : "";
-    return responder->send(json_response(body));
-  }
-  body["reason"] = s.accepting ? s.reason : "the server is shutting down";
-  HttpResponse r = json_response(body, 503);
-  if (s.state == ModelState::kLoading) r.headers.emplace_back("Retry-After", "5");
-  responder->send(std::move(r));
+  responder->send(health_response(scheduler.status()));
 }
 
 http::ApiError load_refused(std::string message) { return http::invalid_request(std::move(message), "path"); }
@@ -129,6 +118,29 @@ http::Handler admin_route(const AdminAccess& access, http::Handler handler) {
 }
 
 }  // namespace
+
+HttpResponse health_response(const SchedulerStatus& s) {
+  json body = {{"status", s.accepting ? state_name(s.state) : "shutting_down"},
+               {"queued", s.queued},
+               {"running", s.running}};
+  const bool stalled = s.running > 0 && s.seconds_since_step >= kStalledStepSeconds;
+  if (s.state == ModelState::kReady && s.accepting && !stalled) {
+    body["model"] = s.model ? s.model->id : "";
+    return json_response(body);
+  }
+  if (!s.accepting) {
+    body["reason"] = "the server is shutting down";
+  } else if (s.state == ModelState::kReady) {
+    body["status"] = "stalled";
+    body["reason"] = "no forward step has finished for " + std::to_string(static_cast<int64_t>(s.seconds_since_step)) +
+                     " s while " + std::to_string(s.running) + " sequences run; see the server log";
+  } else {
+    body["reason"] = s.reason;
+  }
+  HttpResponse r = json_response(body, 503);
+  if (s.state == ModelState::kLoading) r.headers.emplace_back("Retry-After", "5");
+  return r;
+}
 
 std::string model_id_for(const std::string& path, const std::string& name) {
   if (!name.empty()) return name;

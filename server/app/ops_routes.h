@@ -28,6 +28,13 @@ struct OpsContext {
   AdminAccess admin;
 };
 
+// What GET /health answers for a scheduler status: 200 when the model is ready and the scheduler
+// makes progress; 503 with the reason while loading, unloaded, shutting down, or stalled (sequences
+// running but no forward step has ended for kStalledStepSeconds: a wedged engine must not look
+// healthy to a load balancer or the gateway's prober).
+constexpr double kStalledStepSeconds = 60;
+http::HttpResponse health_response(const SchedulerStatus& status);
+
 // The id clients use for a model file: `name` when set, else the file name without .gguf.
 std::string model_id_for(const std::string& path, const std::string& name);
 
