@@ -217,6 +217,14 @@ def test_reload_search_export_delete_import(page, stack, tmp_path):
     page.get_by_test_id("conversation").filter(has_text="Tell me about zebras").locator("button.open").click()
     wait_js(page, "document.querySelector('[data-testid=message-user] .bubble')?.textContent === 'Tell me about zebras'")
 
+    # Rename it; the new title is kept on the gateway.
+    page.once("dialog", lambda d: d.accept("Zebra facts"))
+    page.get_by_test_id("rename").click()
+    wait_js(page, "[...document.querySelectorAll('[data-testid=conversation]')].some(li => li.textContent.includes('Zebra facts'))")
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.get_by_test_id("conversation").filter(has_text="Zebra facts").count() == 1
+
 
 def test_a_hostile_reply_stays_inert(page, stack):
     hostile = ("Here you go: <script>window.__pwned = 1</script> <img src=x onerror=\"window.__pwned = 2\"> "
