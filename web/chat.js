@@ -16,7 +16,7 @@ export function explain(e) {
   if (e.status === 401) return 'The gateway refused the API key. Enter a valid key and retry.';
   if (e.status === 429) return `Too many requests: ${e.message}. Wait${e.retryAfter ? ` ${e.retryAfter} s` : ' a moment'} and retry.`;
   if (e.status === 503 || e.status === 502) return `No backend can answer now: ${e.message}. The dashboard shows the links' state; retry shortly.`;
-  if (e.status === 400 && /context|too long|tokens/i.test(e.message)) return `${e.message}. Start a new chat, shorten the conversation or lower max tokens.`;
+  if (e.code === 'context_length_exceeded' || (e.status === 400 && /context length|too long/i.test(e.message))) return `${e.message}. Start a new chat, shorten the conversation or lower max tokens.`;
   return `${e.message} (${e.status}).`;
 }
 

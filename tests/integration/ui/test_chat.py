@@ -226,6 +226,15 @@ def test_reload_search_export_delete_import(page, stack, tmp_path):
     assert page.get_by_test_id("conversation").filter(has_text="Zebra facts").count() == 1
 
 
+def test_a_prompt_too_long_for_the_context_says_what_to_do(page):
+    page.get_by_test_id("new-chat").click()
+    page.get_by_test_id("chat-input").fill("word " * 4000)
+    page.get_by_test_id("send").click()
+    reply = wait_reply_done(page)
+    text = reply.get_by_test_id("message-error").inner_text()
+    assert "maximum context length" in text and "Start a new chat" in text, text
+
+
 def test_a_hostile_reply_stays_inert(page, stack):
     hostile = ("Here you go: <script>window.__pwned = 1</script> <img src=x onerror=\"window.__pwned = 2\"> "
                "[click](javascript:window.__pwned=3) **bold**\n\n```python\nprint('<b>hi</b>')\n```")
