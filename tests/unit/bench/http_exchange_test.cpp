@@ -11,6 +11,7 @@
 #include <functional>
 #include <thread>
 
+#include "tools/bench/load_generator.h"
 #include "tools/bench/request_runner.h"
 
 namespace tandem::bench {
@@ -198,6 +199,27 @@ TEST(HttpExchange, IdleConnectionClosedByServerIsReplacedNotCounted) {
     ASSERT_TRUE(r.ok) << i << ": " << r.error_kind << " " << r.error_detail;
   }
   EXPECT_EQ(server.connections(), 3);
+}
+
+TEST(LoadGenerator, EveryRequestIsSentOnceAndProgressReachesTheEnd) {
+  // One request per connection, served one at a time: the other clients wait in the backlog.
+  ScriptedServer server([](int) { return Reply{chunked({event("a"), event("b"), "data: [DONE]\n\n"}, true), true}; });
+  PromptSource prompts;
+  LoadPlan plan{server.target(), streaming_spec(), &prompts, 8};
+  LevelProgress last;
+  int calls = 0;
+  const LevelRun run = run_level(plan, 4, 20, [&](const LevelProgress& p) {
+    EXPECT_GE(p.done, last.done);  // never goes back
+    last = p;
+    ++calls;
+  });
+  ASSERT_EQ(run.records.size(), 20u);
+  for (const RequestRecord& r : run.records) EXPECT_TRUE(r.ok) << r.error_kind << " " << r.error_detail;
+  EXPECT_EQ(last.done, 20);
+  EXPECT_EQ(last.errors, 0);
+  EXPECT_GE(calls, 1);
+  EXPECT_GT(run.duration_s, 0);
+  EXPECT_EQ(server.connections(), 20);
 }
 
 }  // namespace
