@@ -160,8 +160,6 @@ def test_send_streams_with_stats_then_stop_regenerate_and_edit(page):
     reply = page.get_by_test_id("message-assistant").last
     assert reply.get_by_test_id("message-error").count() == 0, reply.inner_text()
     assert "tokens" in reply.get_by_test_id("message-stats").inner_text(), reply.inner_text()
-    page.get_by_test_id("toggle-settings").click()
-    save_screenshot(page, "chat-light")
 
 
 def test_reload_search_export_delete_import(page, stack, tmp_path):
@@ -276,16 +274,24 @@ def test_phone_width_and_dark_theme_screenshots(browser, stack):
         p.locator("#toggle-sidebar").click()
         assert p.get_by_test_id("new-chat").is_visible()
         context.close()
-    # The chat at 1366x768 in the dark theme, with a conversation open.
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, color_scheme="dark")
-    context.add_init_script(f"localStorage.setItem('tandem.api_key', {json.dumps(GATEWAY_KEY)});")
-    p = context.new_page()
-    p.goto(stack.url + "/")
-    p.wait_for_selector("body[data-ready=true]")
-    p.get_by_test_id("conversation").first.locator("button.open").click()
-    p.get_by_test_id("message-user").first.wait_for()
-    save_screenshot(p, "chat-dark")
-    context.close()
+    # The chat at 1366x768 in both themes, with a real reply (code blocks get highlighted).
+    for scheme in ("light", "dark"):
+        context = browser.new_context(viewport={"width": 1366, "height": 768}, color_scheme=scheme)
+        context.add_init_script(f"localStorage.setItem('tandem.api_key', {json.dumps(GATEWAY_KEY)});")
+        p = context.new_page()
+        p.goto(stack.url + "/")
+        p.wait_for_selector("body[data-ready=true]")
+        showcase = p.get_by_test_id("conversation").filter(has_text="Python function")
+        if showcase.count():
+            showcase.first.locator("button.open").click()
+            p.get_by_test_id("message-assistant").first.wait_for()
+        else:
+            set_max_tokens(p, 160)
+            p.get_by_test_id("toggle-settings").click()
+            send(p, "Write a Python function that reverses a string, with a short explanation.")
+            wait_reply_done(p)
+        save_screenshot(p, f"chat-{scheme}")
+        context.close()
 
 
 def test_the_api_checks_input_and_keys(stack):

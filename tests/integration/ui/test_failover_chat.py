@@ -36,7 +36,7 @@ def test_a_cut_stream_says_so_and_regenerate_uses_the_backup(browser, pair_stack
     reply = wait_reply_done(page, timeout=30000)
     error = reply.get_by_test_id("message-error")
     assert "cut" in error.inner_text() and "Regenerate" in error.inner_text(), reply.inner_text()
-    assert len(reply.locator(".bubble").inner_text()) > 20  # the text so far is kept
+    assert len(reply.locator(".bubble").inner_text()) >= 10  # the text so far is kept
     set_max_tokens(page, 12)
     page.get_by_test_id("regenerate").click()
     reply = wait_reply_done(page, timeout=60000)
