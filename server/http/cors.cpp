@@ -14,7 +14,8 @@ Headers CorsPolicy::response_headers(std::string_view origin) const {
   if (!enabled() || origin.empty() || !allows(origin)) return h;
   h.emplace_back("Access-Control-Allow-Origin", std::string(origin));
   h.emplace_back("Vary", "Origin");
-  h.emplace_back("Access-Control-Expose-Headers", "X-Request-Id, Retry-After");
+  // X-Tandem-Link: a browser page talking to the gateway may show which link answered.
+  h.emplace_back("Access-Control-Expose-Headers", "X-Request-Id, Retry-After, X-Tandem-Link");
   return h;
 }
 

@@ -759,6 +759,8 @@ void detail::ServerCore::accept() {
     const auto endpoint = socket.remote_endpoint(ep_ec);
     if (!ep_ec) {
       const std::string address = endpoint.address().to_string();
+      // Streams are many small writes that each must leave at once: no Nagle delay.
+      socket.set_option(tcp::no_delay(true), ep_ec);
       if (auto refused = self->take_slot(address)) {
         refuse_connection(socket, *refused);
       } else {

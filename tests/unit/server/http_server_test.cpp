@@ -317,6 +317,7 @@ TEST_F(HttpServerTest, CorsPreflightAndHeaders) {
   EXPECT_EQ(pre["Access-Control-Allow-Origin"], "https://ui.example");
   auto r = c.request("POST", "/echo", "x", "Origin: https://ui.example\r\n");
   EXPECT_EQ(r["Access-Control-Allow-Origin"], "https://ui.example");
+  EXPECT_NE(r["Access-Control-Expose-Headers"].find("X-Tandem-Link"), std::string::npos);
   auto other = c.request("POST", "/echo", "x", "Origin: https://evil.example\r\n");
   EXPECT_EQ(other["Access-Control-Allow-Origin"], "");
 }
