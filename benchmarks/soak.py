@@ -234,6 +234,8 @@ def main():
     if not 1 <= args.sources <= 250:
         sys.exit("--sources must be 1-250")
 
+    commit = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h"], capture_output=True,
+                            text=True).stdout.strip()
     port = free_port()
     log_path = Path(tempfile.mkdtemp(prefix="tandem-soak-")) / "server.log"
     log = open(log_path, "wb")
@@ -306,6 +308,12 @@ def main():
     warm = [rss for t, rss, _, _ in samples if t >= 60]
     rss_warm = warm[0] if warm else rss_start
     rss_peak = max([rss for _, rss, _, _ in samples] + [rss_start, rss_end])
+    # RSS at each whole minute of load (the first sample at or after it), to show a trend, not two points.
+    by_minute = []
+    for minute in range(1, int(args.duration // 60) + 1):
+        later = [rss for t, rss, _, _ in samples if t >= minute * 60]
+        if later:
+            by_minute.append(round(mib(later[0]), 1))
     peak_running = max((r for _, _, r, _ in samples), default=0)
     peak_queued = max((q for _, _, _, q in samples), default=0)
     outcomes = tally.outcomes
@@ -336,7 +344,7 @@ def main():
         "end_queued": end_health.get("queued"),
         "idle_after_s": None if idle_after is None else round(idle_after, 1),
         "rss_mib": {"start": round(mib(rss_start), 1), "after_60s": round(mib(rss_warm), 1),
-                    "peak": round(mib(rss_peak), 1), "end": round(mib(rss_end), 1)},
+                    "peak": round(mib(rss_peak), 1), "end": round(mib(rss_end), 1), "each_minute": by_minute},
         "open_fds": {"start": fds_start, "end": fds_end},
         "server_log": str(log_path),
     }
@@ -348,15 +356,14 @@ def main():
     if args.no_write:
         return
     command = " ".join(shlex.quote(a) for a in ["benchmarks/soak.py"] + sys.argv[1:])
-    commit = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h"], capture_output=True,
-                            text=True).stdout.strip()
+    built = datetime.datetime.fromtimestamp(Path(args.binary).stat().st_mtime, datetime.timezone.utc)
     rate = requests_done / wall if wall else 0
     lines = [
         f"## {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC — soak, {Path(args.model).name}, "
         f"{args.clients} clients, {wall / 60:.1f} minutes",
         "",
-        f"Command: `{command}` (binary built from the working tree at {commit}, which may hold others' "
-        "uncommitted work in progress)",
+        f"Command: `{command}` (HEAD {commit} when the run began; the binary was built "
+        f"{built:%H:%M} UTC from the working tree, which may hold others' uncommitted work in progress)",
         "",
         f"The clients come from {args.sources} loopback addresses (127.0.0.1 up), a new connection per request.",
         "",
@@ -384,9 +391,14 @@ def main():
         f"(idle {summary['idle_after_s']} s after the load stopped) |",
         f"| RSS MiB: start / after 60 s / peak / end | {mib(rss_start):.1f} / {mib(rss_warm):.1f} / "
         f"{mib(rss_peak):.1f} / {mib(rss_end):.1f} |",
+        f"| RSS MiB at each minute of load | {' / '.join(f'{v:.1f}' for v in by_minute) or '-'} |",
         f"| open descriptors: start / end | {fds_start} / {fds_end} |",
         f"| exit code after SIGTERM | {exit_code} |",
     ]
+    lines += ["", "429s are expected here: server.max_concurrent_requests (64) equals the number of clients, so a "
+              "client that abandoned a stream (or just read a whole answer) and asks again at once can find its "
+              "previous request still counted until the server has cancelled (or finished) it. The table says what "
+              "each client did just before each refusal."]
     if tally.errors:
         lines += ["", "Unexpected errors: " + "; ".join(f"{n} x {m}" for m, n in tally.errors.most_common(5))]
     path = ROOT / "benchmarks/RESULTS.md"
