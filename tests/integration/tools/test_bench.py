@@ -69,7 +69,8 @@ def test_a_wrong_key_is_counted_as_401s(make_backend, tmp_path):
     assert "http_401" in done.stdout
 
 
-def test_errors_are_counted_when_the_server_stops_mid_run(make_backend, tmp_path):
+@pytest.mark.parametrize("how", ["kill9", "sigterm"])
+def test_errors_are_counted_when_the_server_stops_mid_run(make_backend, tmp_path, how):
     backend = make_backend()
     json_path = tmp_path / "bench.json"
     proc = subprocess.Popen(bench_args(backend.url, json_path, concurrency="4", requests=2000, max_tokens=48,
@@ -82,7 +83,10 @@ def test_errors_are_counted_when_the_server_stops_mid_run(make_backend, tmp_path
             assert time.monotonic() < deadline, "the bench made no progress"
             assert proc.poll() is None, proc.communicate()
             time.sleep(0.05)
-        backend.kill9()
+        if how == "kill9":
+            backend.kill9()
+        else:  # a graceful stop: in-flight streams may finish or end in an error event
+            backend.stop()
         out, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
@@ -93,8 +97,10 @@ def test_errors_are_counted_when_the_server_stops_mid_run(make_backend, tmp_path
     assert level["requests"] == 2000
     assert 20 <= level["requests"] - level["errors"] < 2000
     assert level["errors"] > 0
-    # In-flight streams are cut ("closed"), later requests find nothing listening ("connect").
-    assert set(level["errors_by_kind"]) <= {"closed", "connect", "incomplete"}, level["errors_by_kind"]
+    # In-flight streams are cut ("closed") or refused while draining ("http_503", "stream_error"),
+    # later requests find nothing listening ("connect").
+    assert set(level["errors_by_kind"]) <= {"closed", "connect", "incomplete", "http_503", "stream_error"}, \
+        level["errors_by_kind"]
     assert level["errors_by_kind"].get("connect", 0) > 0
 
 
