@@ -18,15 +18,22 @@ class GraceSink final : public GenerationSink {
   bool on_text(std::string_view piece) override { return sink_->on_text(piece); }
   void on_finish(const GenerationOutcome& outcome) override { sink_->on_finish(outcome); }
   void on_error(const SchedulerError& error) override {
-    std::string reason;
+    std::string reason, unloading;
     {
       std::lock_guard lock(cut_by_->mutex);
       reason = cut_by_->reason;
+      unloading = cut_by_->unloading;
     }
     if (error.kind == ErrorKind::kCancelled && !reason.empty()) {
       return sink_->on_error(SchedulerError{ErrorKind::kUnavailable,
                                             "the generation was cut short: the model was " + reason +
                                                 " and the grace period (monitoring.unload_grace_seconds) ended",
+                                            "", "model_unloaded_low_memory", retry_after_});
+    }
+    if (error.kind == ErrorKind::kUnavailable && error.code == "model_not_loaded" && !unloading.empty()) {
+      // Queued when the unload began: it never started.
+      return sink_->on_error(SchedulerError{ErrorKind::kUnavailable,
+                                            "the model was " + unloading + " before this request started; retry later",
                                             "", "model_unloaded_low_memory", retry_after_});
     }
     sink_->on_error(error);
@@ -139,6 +146,10 @@ std::string MonitoredScheduler::unload_for_memory(const std::string& why) {
     reason_ = "unloaded to free memory (" + why + ")";
     unloaded_model_ = s.model;
     generation = ++generation_;
+    for (const auto& f : in_flight_) {
+      std::lock_guard cut_lock(f.cut_by->mutex);
+      f.cut_by->unloading = reason_;
+    }
   }
   log::warn("monitoring: unloading the model: " + why + "; requests in flight get " +
             std::to_string(options_.unload_grace.count() / 1000.0) + " s");

@@ -50,7 +50,8 @@ class MonitoredScheduler final : public Scheduler {
   // cancelled, so its "cancelled" becomes the unload's 503 (the client did not cancel it).
   struct CutBy {
     std::mutex mutex;
-    std::string reason;
+    std::string reason;     // set when the grace ends: the request's "cancelled" is the unload's
+    std::string unloading;  // set when the unload starts: a queued request's "no model" is too
   };
 
  private:

@@ -144,6 +144,21 @@ TEST_F(MonitoredSchedulerTest, UnloadRefusesWithTheReasonUntilMemoryAllowsThenTh
   EXPECT_EQ(inner.submitted.back(), "f");
 }
 
+TEST_F(MonitoredSchedulerTest, AQueuedRequestTheUnloadLeftWithoutAModelHearsWhy) {
+  auto sink = std::make_shared<Sink>();
+  EXPECT_FALSE(guarded.submit(job("queued"), sink));
+  guarded.unload_for_memory("memory_used_ratio 0.91 above 0.85");
+  inner.finish_unload();
+  // The scheduler prepares it with no model: its refusal names the administrator's unload.
+  inner.sinks.back()->on_error(SchedulerError{ErrorKind::kUnavailable, "no model is loaded (POST /admin/model/unload)",
+                                              "", "model_not_loaded"});
+  ASSERT_TRUE(sink->error);
+  EXPECT_EQ(sink->error->code, "model_unloaded_low_memory");
+  EXPECT_EQ(sink->error->retry_after_seconds, 7);
+  EXPECT_NE(sink->error->message.find("unloaded to free memory (memory_used_ratio 0.91 above 0.85)"), std::string::npos)
+      << sink->error->message;
+}
+
 TEST_F(MonitoredSchedulerTest, AFailedReloadFailsTheWaitingRequests) {
   guarded.unload_for_memory("x");
   inner.finish_unload();
