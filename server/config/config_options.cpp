@@ -90,8 +90,9 @@ const std::vector<OptionSpec> kOptions = {
     {"limits.max_connections", "", &ServerConfig::max_connections, "1024", "connections",
      "Client connections open at once; past it a new one gets 503 and is closed (each takes a file descriptor)",
      &in_range<1, 1000000>},
-    {"limits.max_connections_per_address", "", &ServerConfig::max_connections_per_address, "64", "connections",
-     "Client connections open at once from one IP address, so one client cannot take every slot",
+    {"limits.max_connections_per_address", "", &ServerConfig::max_connections_per_address, "256", "connections",
+     "Client connections open at once from one IP address, so one client cannot take every slot; a gateway "
+     "or reverse proxy in front is one address and needs its in-flight requests plus its idle pool",
      &in_range<1, 1000000>},
 
     {"timeouts.read_seconds", "", &ServerConfig::read_timeout, "30", "seconds",

@@ -46,7 +46,7 @@ struct HttpServerOptions {
   // per-address cap keeps one client (or a flood of idle sockets from one host) from taking
   // every slot.
   size_t max_connections = 1024;
-  size_t max_connections_per_address = 64;
+  size_t max_connections_per_address = 256;
   // Called once per answered request, from an I/O thread: the matched route ("" for none), the
   // status (499 when the client left first) and the time from the end of the request.
   std::function<void(std::string_view route, int status, double seconds)> on_response;
