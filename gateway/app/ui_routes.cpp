@@ -51,7 +51,7 @@ std::string query_param(const std::string& target, std::string_view name) {
     for (size_t i = 0; i < raw.size(); ++i) {
       if (raw[i] == '+') {
         out += ' ';
-      } else if (raw[i] == '%' && i + 2 < raw.size() + 0 && hex_value(raw[i + 1]) >= 0 && hex_value(raw[i + 2]) >= 0) {
+      } else if (raw[i] == '%' && i + 2 < raw.size() && hex_value(raw[i + 1]) >= 0 && hex_value(raw[i + 2]) >= 0) {
         out += static_cast<char>(hex_value(raw[i + 1]) * 16 + hex_value(raw[i + 2]));
         i += 2;
       } else {

@@ -107,6 +107,9 @@ def test_charts_fill_with_traffic_and_a_failover_shows_on_the_timeline(browser, 
     labels = page.evaluate("""() => Chart.getChart(document.querySelector('[data-testid=chart-rtt] canvas'))
                               .data.datasets.map(d => d.label)""")
     assert "threshold 200 ms" in labels and "primary" in labels
+    # The gateway's monitoring (issue 13) fires link_slow on the slowed link; the list shows it.
+    wait_js(page, """[...document.querySelectorAll('[data-testid=alert]')]
+                     .some(li => li.textContent.includes('link_slow'))""", timeout=20000)
     save_screenshot(page, "dashboard-light", full_page=True)
     # The 24 h view answers too (its first minute may still be open).
     page.get_by_test_id("range-24h").click()
