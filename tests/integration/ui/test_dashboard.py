@@ -102,7 +102,9 @@ def test_charts_fill_with_traffic_and_a_failover_shows_on_the_timeline(browser, 
             timeout=15000)
     assert page.get_by_test_id("mode").inner_text().startswith("failover")
     # The primary's strip on the timeline has slow or down cells now.
-    assert page.locator(".timeline-bar .strip .s1, .timeline-bar .strip .s2").count() > 0
+    # (sampled once a second, so it may trail the live state by a refresh)
+    wait_js(page, "document.querySelectorAll('.timeline-bar .strip .s1, .timeline-bar .strip .s2').length > 0",
+            timeout=10000)
     # The RTT chart carries the threshold line.
     labels = page.evaluate("""() => Chart.getChart(document.querySelector('[data-testid=chart-rtt] canvas'))
                               .data.datasets.map(d => d.label)""")
