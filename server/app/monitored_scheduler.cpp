@@ -16,6 +16,7 @@ class GraceSink final : public GenerationSink {
       : sink_(std::move(sink)), cut_by_(std::move(cut_by)), retry_after_(retry_after) {}
   void on_start(const StartInfo& info) override { sink_->on_start(info); }
   bool on_text(std::string_view piece) override { return sink_->on_text(piece); }
+  void on_token(const TokenLogprobs& token) override { sink_->on_token(token); }
   void on_finish(const GenerationOutcome& outcome) override { sink_->on_finish(outcome); }
   void on_error(const SchedulerError& error) override {
     std::string reason, unloading;

@@ -9,6 +9,7 @@
 #include "app/monitor_routes.h"
 #include "app/ops_routes.h"
 #include "app/server_monitoring.h"
+#include "grpc/grpc_server.h"
 #include "http/http_server.h"
 #include "http/request_screen.h"
 #include "log/log.h"
@@ -60,6 +61,7 @@ int run_server(const config::ServerConfig& config) {
   sched.queue_timeout = to_ms(config.queue_timeout);
   EngineBackendOptions backend;
   backend.special_tokens_in_content = config.special_tokens_in_content;
+  backend.chat_template_file = config.chat_template_file;
   BatchingScheduler scheduler(sched, engine_backend_loader(engine, backend), metrics);
   // Monitoring (issue 13) stands between the routes and the scheduler: its memory rule can unload
   // the model and have the next request reload it.
@@ -70,7 +72,7 @@ int run_server(const config::ServerConfig& config) {
   // it), so it is destroyed after the one and before the other.
   FileWorker file_worker;
   http::Router router;
-  openai::add_openai_routes(router, routed);
+  openai::add_openai_routes(router, routed, config.model_aliases);
   const AdminAccess admin{config.admin_api_keys, config.api_keys, config.admin_on_loopback_without_key,
                           config.cors_allowed_origins};
   add_monitor_routes(router, monitoring.monitor());
@@ -97,13 +99,35 @@ int run_server(const config::ServerConfig& config) {
                        const http::HttpRequest& request) { return screen.check(request); };
   options.on_response = [&metrics](std::string_view route, int status, double) { metrics.record_response(route, status); };
   http::HttpServer server(options, std::move(router));
-  if (auto started = server.start(); !started) {
-    log::error(started.error());
-    scheduler.stop();
-    return 1;
+  // network.protocol: "http", "grpc" (the gRPC listener alone) or "both". An HTTP server that
+  // never starts stops and idles at once, so the shutdown below serves every choice.
+  if (config.protocol != "grpc") {
+    if (auto started = server.start(); !started) {
+      log::error(started.error());
+      scheduler.stop();
+      return 1;
+    }
+    log::info("listening on http://" + config.bind_address + ":" + std::to_string(server.port()) +
+              (config.api_keys.empty() ? " (no API keys)" : " (API keys required)"));
   }
-  log::info("listening on http://" + config.bind_address + ":" + std::to_string(server.port()) +
-            (config.api_keys.empty() ? " (no API keys)" : " (API keys required)"));
+  std::unique_ptr<grpc_api::GrpcServer> grpc_server;
+  if (config.protocol != "http") {
+    grpc_api::GrpcServerOptions grpc_options;
+    grpc_options.address = config.bind_address;
+    grpc_options.port = static_cast<uint16_t>(config.grpc_port);
+    grpc_options.max_message_bytes = static_cast<int64_t>(config.max_body_bytes.bytes);
+    grpc_options.keepalive_seconds = config.grpc_keepalive_seconds;
+    grpc_options.service = {options.api_keys, config.model_aliases};
+    grpc_server = std::make_unique<grpc_api::GrpcServer>(std::move(grpc_options), routed, metrics, monitoring.monitor());
+    if (auto started = grpc_server->start(); !started) {
+      log::error(started.error());
+      server.stop();
+      scheduler.stop();
+      return 1;
+    }
+    log::info("listening for gRPC on " + config.bind_address + ":" + std::to_string(grpc_server->port()) +
+              (config.api_keys.empty() ? " (no API keys)" : " (API keys required)"));
+  }
   std::string admin_mode = config.admin_api_keys.empty() ? "off" : "admin keys required";
   if (config.admin_on_loopback_without_key) {
     admin_mode = config.admin_api_keys.empty() ? "loopback clients only, no key" : "admin keys or a loopback client";
@@ -132,6 +156,7 @@ int run_server(const config::ServerConfig& config) {
   log::info("shutting down: " + std::to_string(server.active_exchanges()) + " requests in flight, up to " +
             std::to_string(grace.count() / 1000.0) + " s to finish");
   server.stop_accepting();
+  if (grpc_server) grpc_server->stop_accepting();
   scheduler.stop_accepting();
   const auto deadline = Clock::now() + grace;
   bool idle = false;
@@ -142,10 +167,17 @@ int run_server(const config::ServerConfig& config) {
       break;
     }
   }
+  // gRPC calls get what is left of the grace period; past it they are cancelled.
+  if (grpc_server && idle) {
+    grpc_server->shutdown(std::chrono::system_clock::now() +
+                          std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                              std::max(Clock::duration::zero(), deadline - Clock::now())));
+  }
   if (!idle) {
     scheduler.cancel_all();
     server.wait_until_idle(Clock::now() + std::chrono::seconds(5));
   }
+  if (grpc_server) grpc_server->shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server.stop();
   monitoring.stop();
   scheduler.stop();

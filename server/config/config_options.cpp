@@ -7,12 +7,12 @@ namespace {
 
 std::string check_protocol(const OptionValue& v) {
   const auto& s = std::get<std::string>(v);
-  if (s == "http") return "";
+  if (s == "http" || s == "grpc" || s == "both") return "";
   if (s == "https") {
     return "\"https\" is not supported by this build; use \"http\" and terminate TLS at a reverse proxy "
            "(nginx, haproxy) in front of Tandem";
   }
-  return "\"" + s + "\" is not a protocol Tandem serves; use \"http\"";
+  return "\"" + s + "\" is not a protocol Tandem serves; use \"http\", \"grpc\" or \"both\"";
 }
 
 std::string check_model_name(const OptionValue& v) {
@@ -40,6 +40,20 @@ std::string check_allowed_hosts(const OptionValue& v) {
   return "";
 }
 
+std::string check_model_aliases(const OptionValue& v) {
+  for (const auto& alias : std::get<std::vector<std::string>>(v)) {
+    if (alias.empty()) return "an alias is empty; give each model name clients may send, like \"gpt-4o-mini\"";
+    if (std::string e = check_model_name(OptionValue{alias}); !e.empty()) return "alias \"" + alias + "\": " + e;
+  }
+  return "";
+}
+
+std::string check_chat_template_file(const OptionValue& v) {
+  const auto& s = std::get<std::string>(v);
+  if (s.empty() || s.starts_with('/')) return "";
+  return "\"" + s + "\" is a relative path; give an absolute one, like /srv/templates/chatml.jinja";
+}
+
 // The table. Keep it in the order a person reads a config file: network, model, performance,
 // server, limits, timeouts, security, cors, logging.
 const std::vector<OptionSpec> kOptions = {
@@ -47,7 +61,17 @@ const std::vector<OptionSpec> kOptions = {
      "IP address to listen on: an address of this host, 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)"},
     {"network.port", "port", &ServerConfig::port, "8080", "", "TCP port to listen on", &check_port},
     {"network.protocol", "", &ServerConfig::protocol, R"("http")", "",
-     "Protocol served; only \"http\" (terminate TLS at a reverse proxy)", &check_protocol},
+     "Protocols served: \"http\" (the OpenAI API on network.port), \"grpc\" (tandem.v1.Inference on "
+     "network.grpc_port only) or \"both\"; terminate TLS at a reverse proxy",
+     &check_protocol},
+    {"network.grpc_port", "grpc-port", &ServerConfig::grpc_port, "9090", "",
+     "TCP port of the gRPC listener (proto/tandem/v1/inference.proto) when network.protocol is \"grpc\" or "
+     "\"both\"",
+     &check_port},
+    {"network.grpc_keepalive_seconds", "", &ServerConfig::grpc_keepalive_seconds, "30", "seconds",
+     "The gRPC listener pings an idle connection this often (and drops it after 10 s without an answer), so NAT "
+     "and firewall state survives idle links",
+     &in_range<10, 3600>},
 
     {"model.path", "model", &ServerConfig::model_path, R"("")", "",
      "Absolute path of the GGUF model file, or of a directory holding exactly one .gguf file", nullptr, true},
@@ -70,6 +94,14 @@ const std::vector<OptionSpec> kOptions = {
      "true = special-token text inside chat messages (\"<|im_end|>\") becomes control tokens, so a client can "
      "write chat markup and forge turns; false = it tokenizes as plain text and only the chat template's own "
      "markup yields control tokens"},
+    {"model.aliases", "", &ServerConfig::model_aliases, "[]", "",
+     "Further names clients may send as \"model\" for this model (a client that hard-codes \"gpt-4o-mini\" still "
+     "reaches it); responses name model.name",
+     &check_model_aliases},
+    {"model.chat_template_file", "", &ServerConfig::chat_template_file, R"("")", "",
+     "Absolute path of a Jinja chat template used instead of the model's own; \"\" = the model's, or ChatML (with a "
+     "warning in the log) for a model that ships none",
+     &check_chat_template_file},
 
     {"performance.threads", "threads", &ServerConfig::threads, "0", "threads",
      "Compute threads; 0 = chosen from the machine (about 1.5 x physical cores)", &in_range<0, 1024>},

@@ -16,7 +16,9 @@ struct ServerConfig {
   // network
   std::string bind_address;
   int64_t port = 0;
-  std::string protocol;
+  std::string protocol;  // "http", "grpc" or "both"
+  int64_t grpc_port = 0;
+  int64_t grpc_keepalive_seconds = 0;
   // model
   std::string model_path;  // absolute; a directory holding one .gguf file is resolved to that file
   std::string model_name;  // the id clients send as "model"; empty = the file name without .gguf
@@ -26,6 +28,8 @@ struct ServerConfig {
   int64_t context_size = 0;  // tokens per sequence
   int64_t prompt_batch_size = 0;
   bool special_tokens_in_content = false;  // chat message text may yield control tokens ("<|im_end|>")
+  std::vector<std::string> model_aliases;  // further names clients may send as "model"
+  std::string chat_template_file;          // replaces the model's template; empty = the model's (or ChatML)
   // performance
   int64_t threads = 0;  // 0 = chosen from the machine
   ByteSize cache_size;  // KV cache budget for all sequences together

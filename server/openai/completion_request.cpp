@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "openai/utf8.h"
+#include "tandem/engine.h"
 
 namespace tandem::openai {
 namespace {
@@ -262,14 +263,37 @@ MaybeError read_common(const json& o, CompletionRequest& r) {
   return std::nullopt;
 }
 
+// OpenAI's two shapes: chat has logprobs (a boolean) and top_logprobs (0..20, needs logprobs);
+// completions has logprobs alone, the number of alternatives (OpenAI allows 5; this server 20).
+MaybeError read_logprobs(const json& o, bool chat, CompletionRequest& r) {
+  const std::string limit = std::to_string(kMaxTopLogprobs);
+  if (chat) {
+    bool on = false;
+    if (auto e = read_bool(o, "logprobs", on)) return e;
+    std::optional<int64_t> top;
+    if (auto e = read_int(o, "top_logprobs", top)) return e;
+    if (top && (*top < 0 || *top > kMaxTopLogprobs)) {
+      return invalid_request("top_logprobs must be between 0 and " + limit + ", got " + std::to_string(*top),
+                             "top_logprobs");
+    }
+    if (top && *top > 0 && !on) {
+      return invalid_request("top_logprobs needs logprobs: true; set it, or leave top_logprobs out", "top_logprobs");
+    }
+    if (on) r.top_logprobs = static_cast<int32_t>(top.value_or(0));
+    return std::nullopt;
+  }
+  std::optional<int64_t> n;
+  if (auto e = read_int(o, "logprobs", n)) return e;
+  if (n && (*n < 0 || *n > kMaxTopLogprobs)) {
+    return invalid_request("logprobs must be between 0 and " + limit + " (alternatives per token), got " +
+                               std::to_string(*n),
+                           "logprobs");
+  }
+  if (n) r.top_logprobs = static_cast<int32_t>(*n);
+  return std::nullopt;
+}
+
 MaybeError reject_unsupported(const json& o, bool chat) {
-  if (const json* v = field(o, "logprobs")) {
-    const bool on = v->is_boolean() ? v->get<bool>() : !(v->is_number() && v->get<double>() == 0);
-    if (on) return invalid_request("logprobs is not supported by this server yet; leave it out", "logprobs");
-  }
-  if (const json* v = field(o, "top_logprobs"); v && !(v->is_number() && v->get<double>() == 0)) {
-    return invalid_request("top_logprobs is not supported by this server yet; leave it out", "top_logprobs");
-  }
   if (const json* v = field(o, "tools"); v && !(v->is_array() && v->empty())) {
     return invalid_request("tools are not supported by this server yet; leave them out", "tools");
   }
@@ -388,6 +412,7 @@ ParsedRequest parse_chat_request(std::string_view body) {
   r.chat = true;
   if (auto e = read_common(o, r)) return *e;
   if (auto e = reject_unsupported(o, true)) return *e;
+  if (auto e = read_logprobs(o, true, r)) return *e;
   const json* messages = field(o, "messages");
   if (!messages) return invalid_request("messages is required: an array of {\"role\", \"content\"}", "messages");
   if (!messages->is_array()) return wrong_type("messages", "an array", *messages);
@@ -410,6 +435,7 @@ ParsedRequest parse_completion_request(std::string_view body) {
   CompletionRequest r;
   if (auto e = read_common(o, r)) return *e;
   if (auto e = reject_unsupported(o, false)) return *e;
+  if (auto e = read_logprobs(o, false, r)) return *e;
   const json* prompt = field(o, "prompt");
   if (!prompt) return invalid_request("prompt is required", "prompt");
   if (prompt->is_string()) {

@@ -23,6 +23,8 @@ struct CompletionRequest {
   std::optional<int32_t> max_tokens;  // max_completion_tokens wins over max_tokens when both are given
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
+  // -1: no logprobs. Chat: top_logprobs when logprobs is true; completions: the integer logprobs.
+  int32_t top_logprobs = -1;
 };
 
 using ParsedRequest = std::variant<CompletionRequest, http::ApiError>;

@@ -1,5 +1,6 @@
 #include "openai/openai_api.h"
 
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
 
@@ -17,6 +18,7 @@ using nlohmann::json;
 using server::GenerationOutcome;
 using server::SchedulerError;
 using server::StartInfo;
+using tandem::TokenLogprobs;
 
 HttpResponse json_response(const json& body, int status = 200) {
   HttpResponse r;
@@ -25,21 +27,33 @@ HttpResponse json_response(const json& body, int status = 200) {
   return r;
 }
 
+Timings timings_of(const GenerationOutcome& o) {
+  return Timings{std::max(0, o.n_prompt_tokens - o.n_cached_tokens), o.n_cached_tokens, o.prompt_ms,
+                 o.n_completion_tokens, o.predicted_ms};
+}
+
 // Answers with the whole completion once it is done.
 class BufferedSink : public server::GenerationSink {
  public:
-  BufferedSink(std::shared_ptr<Responder> responder, ResponseHeader header, bool chat)
-      : responder_(std::move(responder)), header_(std::move(header)), chat_(chat) {}
+  BufferedSink(std::shared_ptr<Responder> responder, ResponseHeader header, bool chat, bool logprobs)
+      : responder_(std::move(responder)), header_(std::move(header)), chat_(chat), logprobs_(logprobs) {}
 
   void on_start(const StartInfo&) override {}
+  void on_token(const TokenLogprobs& token) override { tokens_.push_back(token); }
   bool on_text(std::string_view piece) override {
     text_ += piece;
     return !responder_->disconnected();
   }
   void on_finish(const GenerationOutcome& o) override {
     const Usage usage{o.n_prompt_tokens, o.n_completion_tokens};
-    responder_->send(json_response(chat_ ? chat_completion(header_, text_, o.finish_reason, usage)
-                                         : text_completion(header_, text_, o.finish_reason, usage)));
+    json body = chat_ ? chat_completion(header_, text_, o.finish_reason, usage)
+                      : text_completion(header_, text_, o.finish_reason, usage);
+    body["timings"] = timings_json(timings_of(o));
+    if (logprobs_) {
+      size_t offset = 0;
+      body["choices"][0]["logprobs"] = chat_ ? chat_logprobs_json(tokens_) : text_logprobs_json(tokens_, offset);
+    }
+    responder_->send(json_response(body));
   }
   void on_error(const SchedulerError& e) override { responder_->send(http::error_response(to_api_error(e))); }
 
@@ -47,14 +61,21 @@ class BufferedSink : public server::GenerationSink {
   std::shared_ptr<Responder> responder_;
   ResponseHeader header_;
   bool chat_;
+  bool logprobs_;
   std::string text_;
+  std::vector<TokenLogprobs> tokens_;
 };
 
 // Streams chunks as server-sent events, ending with "data: [DONE]".
 class StreamingSink : public server::GenerationSink {
  public:
-  StreamingSink(std::shared_ptr<Responder> responder, ResponseHeader header, bool chat, bool include_usage)
-      : responder_(std::move(responder)), header_(std::move(header)), chat_(chat), include_usage_(include_usage) {}
+  StreamingSink(std::shared_ptr<Responder> responder, ResponseHeader header, bool chat, bool include_usage,
+                bool logprobs)
+      : responder_(std::move(responder)),
+        header_(std::move(header)),
+        chat_(chat),
+        include_usage_(include_usage),
+        logprobs_(logprobs) {}
 
   void on_start(const StartInfo&) override {
     started_ = true;
@@ -62,15 +83,22 @@ class StreamingSink : public server::GenerationSink {
     // OpenAI's first chat chunk announces the role with empty content.
     if (chat_) responder_->send_chunk(sse_data(chat_chunk(header_, {{"role", "assistant"}, {"content", ""}}, "", include_usage_)));
   }
+  void on_token(const TokenLogprobs& token) override { pending_.push_back(token); }
   bool on_text(std::string_view piece) override {
     if (responder_->disconnected()) return false;
-    responder_->send_chunk(sse_data(chat_ ? chat_chunk(header_, {{"content", std::string(piece)}}, "", include_usage_)
-                                          : text_chunk(header_, piece, "", include_usage_)));
+    json chunk = chat_ ? chat_chunk(header_, {{"content", std::string(piece)}}, "", include_usage_)
+                       : text_chunk(header_, piece, "", include_usage_);
+    attach_logprobs(chunk);
+    responder_->send_chunk(sse_data(chunk));
     return true;
   }
   void on_finish(const GenerationOutcome& o) override {
-    std::string tail = sse_data(chat_ ? chat_chunk(header_, json::object(), o.finish_reason, include_usage_)
-                                      : text_chunk(header_, "", o.finish_reason, include_usage_));
+    json last = chat_ ? chat_chunk(header_, json::object(), o.finish_reason, include_usage_)
+                      : text_chunk(header_, "", o.finish_reason, include_usage_);
+    // As llama.cpp's server: the chunk with the finish_reason carries the timings.
+    last["timings"] = timings_json(timings_of(o));
+    attach_logprobs(last);  // tokens whose text was held back (a possible stop string) or is empty
+    std::string tail = sse_data(last);
     if (include_usage_) tail += sse_data(usage_chunk(header_, chat_, Usage{o.n_prompt_tokens, o.n_completion_tokens}));
     tail += kSseDone;
     responder_->end_stream(std::move(tail));
@@ -88,16 +116,28 @@ class StreamingSink : public server::GenerationSink {
   std::shared_ptr<Responder> responder_;
   ResponseHeader header_;
   bool chat_;
+  // The tokens heard since the last chunk go out with this one: a chunk's text and its tokens
+  // need not match one to one (a character split over tokens, text held back for a stop string).
+  void attach_logprobs(json& chunk) {
+    if (!logprobs_ || pending_.empty()) return;
+    chunk["choices"][0]["logprobs"] = chat_ ? chat_logprobs_json(pending_) : text_logprobs_json(pending_, text_offset_);
+    pending_.clear();
+  }
+
   bool include_usage_;
+  bool logprobs_;
   bool started_ = false;
+  std::vector<TokenLogprobs> pending_;
+  size_t text_offset_ = 0;
 };
 
-bool names_model(const std::string& requested, const server::ModelInfo& model) {
-  return requested == model.id || requested == std::filesystem::path(model.path).filename().string();
+bool names_model(const std::string& requested, const server::ModelInfo& model, const std::vector<std::string>& aliases) {
+  if (requested == model.id || requested == std::filesystem::path(model.path).filename().string()) return true;
+  return std::find(aliases.begin(), aliases.end(), requested) != aliases.end();
 }
 
-void handle_generation(bool chat, server::Scheduler& scheduler, const http::HttpRequest& request,
-                       std::shared_ptr<Responder> responder) {
+void handle_generation(bool chat, server::Scheduler& scheduler, const std::vector<std::string>& aliases,
+                       const http::HttpRequest& request, std::shared_ptr<Responder> responder) {
   ParsedRequest parsed = chat ? parse_chat_request(request.body) : parse_completion_request(request.body);
   if (auto* error = std::get_if<ApiError>(&parsed)) return responder->send(http::error_response(*error));
   CompletionRequest& r = std::get<CompletionRequest>(parsed);
@@ -112,7 +152,7 @@ void handle_generation(bool chat, server::Scheduler& scheduler, const http::Http
         http::unavailable("no model is ready: " + status.reason, loading ? "model_loading" : "model_not_loaded",
                           loading ? 5 : 0)));
   }
-  if (!names_model(r.model, *model)) {
+  if (!names_model(r.model, *model, aliases)) {
     return responder->send(http::error_response(http::not_found(
         "the model \"" + r.model + "\" does not exist; this server serves \"" + model->id + "\"", "model",
         "model_not_found")));
@@ -125,12 +165,13 @@ void handle_generation(bool chat, server::Scheduler& scheduler, const http::Http
   job.messages_json = std::move(r.messages_json);
   job.sampling = std::move(r.sampling);
   job.max_tokens = r.max_tokens;
+  job.top_logprobs = r.top_logprobs;
   ResponseHeader header{new_completion_id(chat), static_cast<int64_t>(std::time(nullptr)), model->id};
   std::shared_ptr<server::GenerationSink> sink;
   if (r.stream) {
-    sink = std::make_shared<StreamingSink>(responder, std::move(header), chat, r.include_usage);
+    sink = std::make_shared<StreamingSink>(responder, std::move(header), chat, r.include_usage, r.top_logprobs >= 0);
   } else {
-    sink = std::make_shared<BufferedSink>(responder, std::move(header), chat);
+    sink = std::make_shared<BufferedSink>(responder, std::move(header), chat, r.top_logprobs >= 0);
   }
   // A client that hangs up cancels its generation, queued or running.
   responder->on_disconnect([cancel = job.cancel] { cancel->cancel(); });
@@ -167,20 +208,25 @@ ApiError to_api_error(const SchedulerError& e) {
   return http::internal_error(e.message);
 }
 
-void add_openai_routes(http::Router& router, server::Scheduler& scheduler) {
-  router.add("POST", "/v1/chat/completions", [&scheduler](const http::HttpRequest& req, std::shared_ptr<Responder> res) {
-    handle_generation(true, scheduler, req, std::move(res));
-  });
-  router.add("POST", "/v1/completions", [&scheduler](const http::HttpRequest& req, std::shared_ptr<Responder> res) {
-    handle_generation(false, scheduler, req, std::move(res));
-  });
+void add_openai_routes(http::Router& router, server::Scheduler& scheduler, std::vector<std::string> model_aliases) {
+  auto shared_aliases = std::make_shared<const std::vector<std::string>>(std::move(model_aliases));
+  router.add("POST", "/v1/chat/completions",
+             [&scheduler, shared_aliases](const http::HttpRequest& req, std::shared_ptr<Responder> res) {
+               handle_generation(true, scheduler, *shared_aliases, req, std::move(res));
+             });
+  router.add("POST", "/v1/completions",
+             [&scheduler, shared_aliases](const http::HttpRequest& req, std::shared_ptr<Responder> res) {
+               handle_generation(false, scheduler, *shared_aliases, req, std::move(res));
+             });
   router.add("GET", "/v1/models", [&scheduler](const http::HttpRequest&, std::shared_ptr<Responder> res) {
     handle_models(scheduler, std::move(res));
   });
-  router.add_prefix("GET", "/v1/models/", [&scheduler](const http::HttpRequest& req, std::shared_ptr<Responder> res) {
+  router.add_prefix("GET", "/v1/models/", [&scheduler, shared_aliases](const http::HttpRequest& req,
+                                                                        std::shared_ptr<Responder> res) {
+    const std::vector<std::string>& aliases = *shared_aliases;
     const std::string id = req.path.substr(std::string_view("/v1/models/").size());
     const server::SchedulerStatus status = scheduler.status();
-    if (!status.model || !names_model(id, *status.model)) {
+    if (!status.model || !names_model(id, *status.model, aliases)) {
       return res->send(http::error_response(
           http::not_found("the model \"" + id + "\" does not exist", "model", "model_not_found")));
     }

@@ -3,13 +3,18 @@
 // Handlers parse and validate, then hand the request to the scheduler with a sink that answers
 // (streamed as server-sent events, or whole); they never block and never throw.
 
+#include <string>
+#include <vector>
+
 #include "http/api_error.h"
 #include "http/router.h"
 #include "scheduler/scheduler.h"
 
 namespace tandem::openai {
 
-void add_openai_routes(http::Router& router, server::Scheduler& scheduler);
+// model_aliases (model.aliases): further names a request's "model" may give for the loaded model;
+// responses still name its id.
+void add_openai_routes(http::Router& router, server::Scheduler& scheduler, std::vector<std::string> model_aliases = {});
 
 // The status and OpenAI error for a scheduler's refusal or failure.
 http::ApiError to_api_error(const server::SchedulerError& error);

@@ -1,5 +1,6 @@
 #include "openai/response_builder.h"
 
+#include <cmath>
 #include <mutex>
 #include <random>
 
@@ -39,6 +40,67 @@ json usage_json(const Usage& u) {
   return {{"prompt_tokens", u.prompt_tokens},
           {"completion_tokens", u.completion_tokens},
           {"total_tokens", u.prompt_tokens + u.completion_tokens}};
+}
+
+json timings_json(const Timings& t) {
+  // A rate over no time (or no tokens) is 0, never inf or NaN, which JSON cannot carry.
+  const auto per_token = [](double ms, int32_t n) { return n > 0 ? ms / n : 0.0; };
+  const auto per_second = [](double ms, int32_t n) { return ms > 0 ? 1000.0 * n / ms : 0.0; };
+  return {{"cache_n", t.cache_n},
+          {"prompt_n", t.prompt_n},
+          {"prompt_ms", t.prompt_ms},
+          {"prompt_per_token_ms", per_token(t.prompt_ms, t.prompt_n)},
+          {"prompt_per_second", per_second(t.prompt_ms, t.prompt_n)},
+          {"predicted_n", t.predicted_n},
+          {"predicted_ms", t.predicted_ms},
+          {"predicted_per_token_ms", per_token(t.predicted_ms, t.predicted_n)},
+          {"predicted_per_second", per_second(t.predicted_ms, t.predicted_n)}};
+}
+
+namespace {
+
+double finite_logprob(float logprob) { return std::isfinite(logprob) ? logprob : -9999.0; }
+
+json bytes_of(const std::string& text) {
+  json bytes = json::array();
+  for (unsigned char c : text) bytes.push_back(static_cast<int>(c));
+  return bytes;
+}
+
+}  // namespace
+
+json chat_logprobs_json(std::span<const TokenLogprobs> tokens) {
+  json content = json::array();
+  for (const TokenLogprobs& t : tokens) {
+    json top = json::array();
+    for (const TokenAlternative& a : t.top) {
+      top.push_back({{"token", a.text}, {"logprob", finite_logprob(a.logprob)}, {"bytes", bytes_of(a.text)}});
+    }
+    content.push_back({{"token", t.token.text},
+                       {"logprob", finite_logprob(t.token.logprob)},
+                       {"bytes", bytes_of(t.token.text)},
+                       {"top_logprobs", std::move(top)}});
+  }
+  return {{"content", std::move(content)}, {"refusal", nullptr}};
+}
+
+json text_logprobs_json(std::span<const TokenLogprobs> tokens, size_t& text_offset) {
+  json texts = json::array(), logprobs = json::array(), tops = json::array(), offsets = json::array();
+  for (const TokenLogprobs& t : tokens) {
+    texts.push_back(t.token.text);
+    logprobs.push_back(finite_logprob(t.token.logprob));
+    json top = json::object();
+    for (const TokenAlternative& a : t.top) {
+      if (!top.contains(a.text)) top[a.text] = finite_logprob(a.logprob);  // two tokens, one text: the likelier
+    }
+    tops.push_back(std::move(top));
+    offsets.push_back(text_offset);
+    text_offset += t.token.text.size();
+  }
+  return {{"tokens", std::move(texts)},
+          {"token_logprobs", std::move(logprobs)},
+          {"top_logprobs", std::move(tops)},
+          {"text_offset", std::move(offsets)}};
 }
 
 json chat_completion(const ResponseHeader& h, std::string_view text, std::string_view finish_reason, const Usage& usage) {

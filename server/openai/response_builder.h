@@ -8,6 +8,9 @@
 #include <string_view>
 
 #include <nlohmann/json.hpp>
+#include <span>
+
+#include "tandem/engine.h"
 
 namespace tandem::openai {
 
@@ -15,6 +18,26 @@ struct Usage {
   int32_t prompt_tokens = 0;
   int32_t completion_tokens = 0;
 };
+
+// llama.cpp's server "timings": prompt_n counts the prompt tokens computed (cache_n more were
+// reused from an earlier request), predicted_n the generated ones; ms and per-second rates of each.
+struct Timings {
+  int32_t prompt_n = 0;
+  int32_t cache_n = 0;
+  double prompt_ms = 0;
+  int32_t predicted_n = 0;
+  double predicted_ms = 0;
+};
+
+nlohmann::json timings_json(const Timings& t);
+
+// OpenAI's logprobs objects for the tokens generated since the last call. Chat:
+// {"content": [{"token", "logprob", "bytes", "top_logprobs": [...]}], "refusal": null}.
+// Completions: {"tokens", "token_logprobs", "top_logprobs": [{text: logprob}], "text_offset"},
+// text_offset counting bytes of the completion from `text_offset` on (advanced past these tokens).
+// A logprob of -inf (a banned token forced by the model) is sent as -9999.0, as OpenAI does.
+nlohmann::json chat_logprobs_json(std::span<const TokenLogprobs> tokens);
+nlohmann::json text_logprobs_json(std::span<const TokenLogprobs> tokens, size_t& text_offset);
 
 struct ResponseHeader {
   std::string id;  // "chatcmpl-..." or "cmpl-..."

@@ -430,6 +430,7 @@ class BatchingScheduler::JobObserver : public SequenceObserver {
     if (first_) {
       scheduler_.metrics_.time_to_first_token.observe(seconds_between(p_.submitted, now));
       first_ = false;
+      first_text_ = now;
     } else {
       scheduler_.metrics_.inter_token_latency.observe(seconds_between(last_, now));
     }
@@ -442,11 +443,21 @@ class BatchingScheduler::JobObserver : public SequenceObserver {
     return true;
   }
 
+  void on_token(const TokenLogprobs& token) override { p_.sink->on_token(token); }
+
   void on_finish(const GenerationResult& result) override {
     GenerationOutcome outcome;
     outcome.n_prompt_tokens = result.n_prompt_tokens;
     outcome.n_completion_tokens = static_cast<int32_t>(result.tokens.size());
     outcome.finish_reason = std::string(finish_reason_name(result.finish));
+    outcome.n_cached_tokens = result.n_reused_tokens;
+    {
+      const auto now = Clock::now();
+      // No text at all (an immediate end-of-generation): the whole time was the prompt's.
+      const Clock::time_point split = first_ ? now : first_text_;
+      outcome.prompt_ms = seconds_between(admitted_, split) * 1000.0;
+      outcome.predicted_ms = seconds_between(split, now) * 1000.0;
+    }
     // "cancelled" is no OpenAI finish_reason: a generation the server's timeout ended reads as
     // "length"; one cancelled otherwise becomes an error, so no client takes cut text for a success.
     std::optional<SchedulerError> cancelled_by;
@@ -489,6 +500,7 @@ class BatchingScheduler::JobObserver : public SequenceObserver {
   mutable bool timed_out_ = false;
   Clock::time_point admitted_;
   Clock::time_point last_;
+  Clock::time_point first_text_;
 };
 
 // Checks a job against the model and tokenizes it; runs on the preparation thread.
@@ -505,6 +517,7 @@ std::variant<GenerationRequest, SchedulerError> BatchingScheduler::prepare(const
     request.prompt_tokens = model.preparer->tokenize(job.prompt);
   }
   request.sampling = job.sampling;
+  request.top_logprobs = job.top_logprobs;
   const int32_t n_ctx = model.n_ctx;
   const auto n_prompt = static_cast<int32_t>(request.prompt_tokens.size());
   const std::string prompt_param = job.chat ? "messages" : "prompt";

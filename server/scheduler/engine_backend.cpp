@@ -1,5 +1,10 @@
 // ModelBackend over tandem::Engine: the real model.
 
+#include <fstream>
+#include <sstream>
+
+#include "chat/chatml_template.h"
+#include "log/log.h"
 #include "model/model_config.h"
 #include "scheduler/model_backend.h"
 
@@ -49,8 +54,23 @@ BackendLoader engine_backend_loader(EngineOptions options, EngineBackendOptions 
   return [options, backend](const std::string& path) -> Result<std::unique_ptr<ModelBackend>> {
     EngineOptions o = options;
     o.model_path = path;
+    if (!backend.chat_template_file.empty()) {
+      std::ifstream in(backend.chat_template_file, std::ios::binary);
+      std::ostringstream text;
+      if (in) text << in.rdbuf();
+      if (!in || text.str().empty()) {
+        return make_error("model.chat_template_file " + backend.chat_template_file +
+                          " cannot be read or is empty; fix the path or set it to \"\" to use the model's template");
+      }
+      o.chat_template = text.str();
+    }
+    o.fallback_chat_template = std::string(kChatmlTemplate);
     auto engine = Engine::load(o);
     if (!engine) return Error{engine.error()};
+    if ((*engine)->uses_fallback_chat_template()) {
+      log::warn(path + " ships no chat template: chat requests use ChatML, which this model may not have been "
+                       "trained on; set model.chat_template_file to the model's own format");
+    }
     return std::unique_ptr<ModelBackend>(std::make_unique<EngineBackend>(std::move(engine).value(), backend));
   };
 }

@@ -48,6 +48,9 @@ struct EngineBackendOptions {
   // true: special-token text inside chat messages ("<|im_end|>") becomes control tokens, as the
   // template's own markup does; false: it stays plain text, so a user cannot forge chat turns.
   bool special_tokens_in_content = false;
+  // Absolute path of a Jinja chat template replacing the model's own, read at every load; empty =
+  // the model's, or ChatML with a warning for a model that ships none.
+  std::string chat_template_file;
 };
 
 // Loads a tandem::Engine with these options (model_path is replaced by the loader's argument).

@@ -4,7 +4,8 @@
 // step) could replace another without touching them.
 //
 // A request is submitted with a sink; the sink then receives, from the scheduler's thread:
-//   on_start once (the prompt was accepted), on_text for each piece of generated text,
+//   on_start once (the prompt was accepted), on_text for each piece of generated text (after
+//   on_token for each token, when the job asked for logprobs),
 //   and on_finish once; or on_error once instead of on_finish (before or after on_start: a
 //   request refused while queued never starts; an engine failure, a client's cancellation
 //   (kCancelled) or a shutdown that ran out of grace (kUnavailable) can follow the start).
@@ -21,6 +22,7 @@
 
 #include "core/result.h"
 #include "sampling/sampling_params.h"
+#include "tandem/engine.h"
 
 namespace tandem::server {
 
@@ -42,6 +44,7 @@ struct GenerationJob {
   std::string messages_json;   // OpenAI messages array, already validated
   SamplingParams sampling;
   std::optional<int32_t> max_tokens;  // nullopt: server.default_max_tokens or until the context is full
+  int32_t top_logprobs = -1;  // -1: no logprobs; else the alternatives per token (sink's on_token)
   std::shared_ptr<CancelToken> cancel = std::make_shared<CancelToken>();
 };
 
@@ -69,6 +72,11 @@ struct GenerationOutcome {
   std::string finish_reason;  // "stop" or "length" (a cancelled generation ends in on_error instead)
   int32_t n_prompt_tokens = 0;
   int32_t n_completion_tokens = 0;
+  // For llama.cpp's "timings": prompt tokens whose KV was reused, and the milliseconds from the
+  // sequence's admission to its first text (the prompt's forward passes) and from there to the end.
+  int32_t n_cached_tokens = 0;
+  double prompt_ms = 0;
+  double predicted_ms = 0;
 };
 
 class GenerationSink {
@@ -77,6 +85,8 @@ class GenerationSink {
   virtual void on_start(const StartInfo& info) = 0;
   // Returning false cancels the generation (like CancelToken::cancel).
   virtual bool on_text(std::string_view piece) = 0;
+  // Each generated token's log-probabilities, before its text, for jobs with top_logprobs >= 0.
+  virtual void on_token(const TokenLogprobs& token) { (void)token; }
   virtual void on_finish(const GenerationOutcome& outcome) = 0;
   virtual void on_error(const SchedulerError& error) = 0;
 };

@@ -27,6 +27,9 @@ struct EngineOptions {
   int32_t n_batch = 256;  // prompt tokens per forward step
   int32_t n_threads = 0;  // 0 = choose from the machine (used by the parallel kernels)
   std::string chat_template;  // Jinja source replacing the model's tokenizer.chat_template
+  // Jinja source used when chat_template is empty and the model ships no template (ChatML in the
+  // server); Engine::uses_fallback_chat_template() then says so, for a warning.
+  std::string fallback_chat_template;
   int32_t n_seq = 1;      // sequences generated together (continuous batching); each gets n_ctx of KV cache
 };
 
@@ -37,6 +40,22 @@ struct GenerationRequest {
   std::vector<int32_t> prompt_tokens;  // already tokenized (BOS included where the model wants it)
   SamplingParams sampling;
   int32_t max_tokens = 128;  // generated tokens at most; stops earlier at end-of-generation or a stop string
+  // -1: no log-probabilities. 0..kMaxTopLogprobs: SequenceObserver::on_token hears each generated
+  // token's logprob and this many most likely alternatives (see Sampler::sample_with_logprobs).
+  int32_t top_logprobs = -1;
+};
+
+inline constexpr int32_t kMaxTopLogprobs = 20;  // OpenAI's limit
+
+// One generated token's log-probabilities (GenerationRequest::top_logprobs >= 0).
+struct TokenAlternative {
+  int32_t id = 0;
+  std::string text;  // the token's bytes; may be part of a UTF-8 character
+  float logprob = 0.0f;
+};
+struct TokenLogprobs {
+  TokenAlternative token;
+  std::vector<TokenAlternative> top;  // most likely first
 };
 
 struct GenerationResult {
@@ -60,6 +79,9 @@ class SequenceObserver {
   virtual bool on_text(std::string_view piece) = 0;
   // The request ended (stop, length or cancelled); its slot is free again.
   virtual void on_finish(const GenerationResult& result) = 0;
+  // Each generated token (end-of-generation excluded) with its log-probabilities, before the text
+  // it completes reaches on_text; only for requests with top_logprobs >= 0.
+  virtual void on_token(const TokenLogprobs& token) { (void)token; }
   // Polled before every step: a client that went away frees its sequence within one step.
   virtual bool cancelled() const { return false; }
 };
@@ -76,6 +98,8 @@ class Engine {
 
   // The tokenizer and chat template, shareable beyond this Engine and usable from any thread.
   std::shared_ptr<const PromptFormatter> prompt_formatter() const;
+  // True when the model had no chat template and EngineOptions::fallback_chat_template is in use.
+  bool uses_fallback_chat_template() const;
   // Tokenizes text the way a completion prompt is: BOS per the model, special tokens parsed.
   std::vector<int32_t> tokenize_prompt(std::string_view text) const;
   // Renders messages (OpenAI-style JSON array) through the model's chat template.

@@ -27,6 +27,7 @@ struct Engine::State {
   std::optional<ChatTemplate> chat_template;
   ChatTemplateSource template_source;
   std::string template_error;  // why chat_template is empty
+  bool fallback_template = false;  // the model had none: EngineOptions::fallback_chat_template
   std::shared_ptr<const PromptFormatter> formatter;  // tokenizer and chat_template, shareable
   std::unique_ptr<KvCache> kv;
   std::unique_ptr<ForwardState> forward_state;
@@ -54,6 +55,10 @@ Result<std::unique_ptr<Engine>> Engine::load(const EngineOptions& options) {
   auto source = chat_template_from_gguf(state->model->file());
   if (source) state->template_source = std::move(source).value();
   if (!options.chat_template.empty()) state->template_source.source = options.chat_template;
+  if (state->template_source.source.empty() && !options.fallback_chat_template.empty()) {
+    state->template_source.source = options.fallback_chat_template;
+    state->fallback_template = true;
+  }
   if (state->template_source.source.empty()) {
     state->template_error = source ? "the chat template is empty" : source.error();
   } else if (auto parsed = ChatTemplate::parse(state->template_source.source)) {
@@ -85,6 +90,8 @@ const Model& Engine::model() const { return *state_->model; }
 int32_t Engine::n_ctx() const { return state_->options.n_ctx; }
 
 std::shared_ptr<const PromptFormatter> Engine::prompt_formatter() const { return state_->formatter; }
+
+bool Engine::uses_fallback_chat_template() const { return state_->fallback_template; }
 
 std::vector<int32_t> Engine::tokenize_prompt(std::string_view text) const {
   return state_->formatter->tokenize_prompt(text);
@@ -130,6 +137,9 @@ Status Engine::validate_request(const GenerationRequest& request) const {
   if (auto ok = validate(request.sampling); !ok) return ok;
   if (auto ok = validate_logit_bias(request.sampling, c.n_vocab); !ok) return ok;
   if (request.max_tokens < 0) return make_error("max_tokens must not be negative");
+  if (request.top_logprobs > kMaxTopLogprobs) {
+    return make_error("top_logprobs must be at most " + std::to_string(kMaxTopLogprobs));
+  }
   return ok_status();
 }
 

@@ -131,7 +131,23 @@ void SequenceBatcher::step() {
       }
     }
     r.pending.reset();
-    const int32_t token = r.sampler.sample(forward_state_.logits(static_cast<int32_t>(i)), r.history);
+    const auto logits = forward_state_.logits(static_cast<int32_t>(i));
+    int32_t token = 0;
+    if (r.request.top_logprobs >= 0) {
+      top_scratch_.resize(static_cast<size_t>(kMaxTopLogprobs));
+      const auto top = std::span<TokenLogprob>(top_scratch_).first(static_cast<size_t>(r.request.top_logprobs));
+      const SampledToken sampled = r.sampler.sample_with_logprobs(logits, r.history, top);
+      token = sampled.id;
+      r.logprobs.token = TokenAlternative{token, tokenizer_.token_to_piece(token), sampled.logprob};
+      r.logprobs.top.clear();
+      for (size_t k = 0; k < sampled.n_top; ++k) {
+        // Alternatives may be control tokens ("<|im_end|>"): shown by name, not as "".
+        std::string text = tokenizer_.token_to_piece(top[k].id, /*render_special=*/true);
+        r.logprobs.top.push_back(TokenAlternative{top[k].id, std::move(text), top[k].logprob});
+      }
+    } else {
+      token = r.sampler.sample(logits, r.history);
+    }
     if (accept(seq, token)) r.pending = token;
   }
 }
@@ -144,6 +160,7 @@ bool SequenceBatcher::accept(int32_t seq, int32_t token) {
   }
   r.result.tokens.push_back(token);
   r.history.push_back(token);
+  if (r.request.top_logprobs >= 0) r.observer->on_token(r.logprobs);
   StopMatcher::Step piece = r.stops.push(r.detokenizer.push(token));
   if (!piece.text.empty()) {
     r.result.text += piece.text;

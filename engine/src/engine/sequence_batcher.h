@@ -54,6 +54,7 @@ class SequenceBatcher {
     size_t n_prompt_done = 0;       // prompt tokens whose keys and values are in the cache
     std::optional<int32_t> pending;  // sampled token not yet fed to the model
     GenerationResult result;
+    TokenLogprobs logprobs;  // of the token being accepted, when request.top_logprobs >= 0
   };
   struct Slot {
     std::vector<int32_t> cached;  // tokens whose keys and values are in this sequence of the cache
@@ -74,6 +75,7 @@ class SequenceBatcher {
   uint64_t clock_ = 0;
   std::vector<SequenceTokens> batches_;   // scratch, reused every step
   std::vector<int32_t> batch_seqs_;
+  std::vector<TokenLogprob> top_scratch_;  // [kMaxTopLogprobs]
 };
 
 }  // namespace tandem

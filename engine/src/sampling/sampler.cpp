@@ -65,6 +65,11 @@ SampledToken Sampler::sample_with_logprobs(std::span<const float> logits, std::s
                                            std::span<TokenLogprob> top) {
   SampledToken result;
   result.id = sample(logits, history);
+  if (!params_.logit_bias.empty()) {
+    biased_.assign(logits.begin(), logits.end());  // sized once: no allocation after the first call
+    for (const auto& [id, bias] : params_.logit_bias) biased_[id] += bias;
+    logits = biased_;
+  }
 
   // log_softmax of the raw logits; -inf and NaN entries count as probability 0.
   float max_logit = kNegInf;
@@ -87,7 +92,7 @@ SampledToken Sampler::sample_with_logprobs(std::span<const float> logits, std::s
   size_t filled = 0;
   for (int32_t id = 0; id < n_vocab_; ++id) {
     const float logit = logits[id];
-    if (std::isnan(logit)) continue;
+    if (std::isnan(logit) || logit == kNegInf) continue;  // banned: not an alternative
     const TokenLogprob entry{id, logit};  // holds the logit until the end
     const auto beats = [](const TokenLogprob& a, const TokenLogprob& b) {
       return a.logprob > b.logprob;  // strict: an equal logit never displaces a lower id

@@ -50,10 +50,12 @@ class Sampler {
   int32_t sample(std::span<const float> logits, std::span<const int32_t> history);
 
   // The same draw (same token, same RNG advance) plus log-probabilities for OpenAI's logprobs.
-  // They come from the model's own distribution, log_softmax of the raw logits, before bias,
-  // penalties, truncation and temperature, as OpenAI and vLLM report them: that way a banned or
-  // truncated alternative still shows how likely the model thought it. The top.size() most likely
-  // tokens (fewer if the vocabulary is smaller) are written to `top`, most likely first.
+  // They are log_softmax of the logits after logit_bias and before the penalties, truncation
+  // (top_k, top_p, min_p) and temperature: the distribution the request asked the sampler to start
+  // from, so a token the client banned has logprob -inf and is never listed as an alternative,
+  // while the numbers stay those of `tandem eval` when there is no bias. The top.size() most likely
+  // tokens (fewer if the vocabulary or the unbanned tokens are fewer) are written to `top`, most
+  // likely first.
   SampledToken sample_with_logprobs(std::span<const float> logits, std::span<const int32_t> history,
                                     std::span<TokenLogprob> top);
 
@@ -90,6 +92,7 @@ class Sampler {
   size_t n_candidates_ = 0;
   bool sorted_ = false;          // live candidates sorted by logit descending, then id ascending
   std::vector<int32_t> counts_;  // [n_vocab]; all zero between calls
+  std::vector<float> biased_;    // [n_vocab] with logit_bias, only when the request has a bias
   std::mt19937 rng_;
   uint64_t seed_ = 0;
 };

@@ -287,20 +287,35 @@ TEST(Sampler, RandomSeedIsReplacedAndReported) {
   for (int i = 0; i < 50; ++i) EXPECT_EQ(a.sample(logits, {}), c.sample(logits, {}));
 }
 
-TEST(Sampler, LogprobsComeFromTheRawLogits) {
-  SamplingParams p = greedy();
-  p.logit_bias = {{2, -kInf}};  // banned, but still reported as the model's favourite
+TEST(Sampler, LogprobsComeFromTheLogitsBeforeTemperature) {
+  SamplingParams p = plain();
+  p.temperature = 0.3f;  // changes the draw, not the reported distribution
+  p.top_k = 1;
   Sampler sampler(p, 4);
   const std::vector<float> logits = {1.0f, 2.0f, 3.0f, 0.0f};
   const auto expected = softmax(logits);
-  std::vector<TokenLogprob> top(3);
+  std::vector<TokenLogprob> top(4);
   const SampledToken token = sampler.sample_with_logprobs(logits, {}, top);
-  EXPECT_EQ(token.id, 1);
-  EXPECT_NEAR(token.logprob, std::log(expected[1]), 1e-5);
+  EXPECT_EQ(token.id, 2);
+  EXPECT_NEAR(token.logprob, std::log(expected[2]), 1e-5);
+  ASSERT_EQ(token.n_top, 4u);  // top_k truncated the draw, not the alternatives
+  for (size_t i = 0; i < 4; ++i) EXPECT_NEAR(top[i].logprob, std::log(expected[top[i].id]), 1e-5);
+}
+
+TEST(Sampler, LogprobsSeeTheLogitBiasAndNeverListABannedToken) {
+  SamplingParams p = greedy();
+  p.logit_bias = {{2, -kInf}, {0, 1.5f}};
+  Sampler sampler(p, 4);
+  const std::vector<float> logits = {1.0f, 2.0f, 3.0f, 0.0f};
+  const auto expected = softmax({2.5f, 2.0f, -kInf, 0.0f});
+  std::vector<TokenLogprob> top(4);
+  const SampledToken token = sampler.sample_with_logprobs(logits, {}, top);
+  EXPECT_EQ(token.id, 0);
+  EXPECT_NEAR(token.logprob, std::log(expected[0]), 1e-5);
   ASSERT_EQ(token.n_top, 3u);
-  EXPECT_EQ(top[0].id, 2);
+  EXPECT_EQ(top[0].id, 0);
   EXPECT_EQ(top[1].id, 1);
-  EXPECT_EQ(top[2].id, 0);
+  EXPECT_EQ(top[2].id, 3);
   for (size_t i = 0; i < 3; ++i) EXPECT_NEAR(top[i].logprob, std::log(expected[top[i].id]), 1e-5);
 }
 

@@ -134,11 +134,34 @@ TEST(ChatRequest, OutOfRangeValues) {
 TEST(ChatRequest, UnknownAndUnsupportedFields) {
   expect_error(chat(R"(, "temprature": 1)"), "temprature", "unrecognized request argument");
   expect_error(chat(R"(, "stream_options": {"include_usage": true})"), "stream_options", "only allowed when stream");
-  expect_error(chat(R"(, "logprobs": true)"), "logprobs", "not supported");
   expect_error(chat(R"(, "tools": [{"type": "function"}])"), "tools", "not supported");
   expect_error(chat(R"(, "response_format": {"type": "json_object"})"), "response_format", "not supported");
   EXPECT_EQ(error_of(chat(R"(, "tools": [], "logprobs": false, "response_format": {"type": "text"})")), nullptr);
   EXPECT_EQ(error_of(chat(R"(, "temperature": null, "max_tokens": null)")), nullptr);
+}
+
+TEST(ChatRequest, Logprobs) {
+  EXPECT_EQ(std::get<CompletionRequest>(chat("")).top_logprobs, -1);
+  EXPECT_EQ(std::get<CompletionRequest>(chat(R"(, "logprobs": false, "top_logprobs": 0)")).top_logprobs, -1);
+  EXPECT_EQ(std::get<CompletionRequest>(chat(R"(, "logprobs": true)")).top_logprobs, 0);
+  EXPECT_EQ(std::get<CompletionRequest>(chat(R"(, "logprobs": true, "top_logprobs": 20)")).top_logprobs, 20);
+  expect_error(chat(R"(, "logprobs": true, "top_logprobs": 21)"), "top_logprobs", "between 0 and 20");
+  expect_error(chat(R"(, "logprobs": true, "top_logprobs": -1)"), "top_logprobs", "between 0 and 20");
+  expect_error(chat(R"(, "top_logprobs": 3)"), "top_logprobs", "needs logprobs: true");
+  expect_error(chat(R"(, "logprobs": 1)"), "logprobs", "true or false");
+}
+
+TEST(CompletionRequest, Logprobs) {
+  auto parse = [](const std::string& extra) {
+    return parse_completion_request(R"({"model": "m", "prompt": "x")" + extra + "}");
+  };
+  EXPECT_EQ(std::get<CompletionRequest>(parse("")).top_logprobs, -1);
+  EXPECT_EQ(std::get<CompletionRequest>(parse(R"(, "logprobs": null)")).top_logprobs, -1);
+  EXPECT_EQ(std::get<CompletionRequest>(parse(R"(, "logprobs": 0)")).top_logprobs, 0);
+  EXPECT_EQ(std::get<CompletionRequest>(parse(R"(, "logprobs": 5)")).top_logprobs, 5);
+  expect_error(parse(R"(, "logprobs": 21)"), "logprobs", "between 0 and 20");
+  expect_error(parse(R"(, "logprobs": true)"), "logprobs", "an integer");
+  expect_error(parse(R"(, "top_logprobs": 2)"), "top_logprobs", "unrecognized");
 }
 
 TEST(CompletionRequest, PromptForms) {
