@@ -15,7 +15,9 @@ gateway_port=${TANDEM_GATEWAY_PORT:-8000}
 "$bin" serve -m "$PWD/models/SmolLM2-135M-Instruct.Q4_1.gguf" \
   --host 127.0.0.1 --port "$backend_port" --model.max_batch_size 16 --ctx-size 2048 --cache-size 1GiB "$@" &
 backend=$!
-"$bin" gateway --host 127.0.0.1 --port "$gateway_port" \
+# The web UI's conversations live in .cache/ (not in git), so they survive a restart.
+mkdir -p .cache
+"$bin" gateway --host 127.0.0.1 --port "$gateway_port" --history.path "$PWD/.cache/gateway-history.sqlite" \
   --links "[{\"name\": \"local\", \"url\": \"http://127.0.0.1:$backend_port\"}]" &
 gateway=$!
 
