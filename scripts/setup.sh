@@ -11,7 +11,8 @@ apt_packages=(build-essential cmake ninja-build ccache pkg-config git unzip
   clang libclang-rt-14-dev  # clang and its libFuzzer runtime: scripts/fuzz.sh
   libjs-chart.js chromium  # tandem bench --html inlines Chart.js; its test opens the report in Chromium
   libsqlite3-dev libjs-marked node-dompurify libjs-highlight.js  # the gateway's web UI: history, embedded libraries
-  prometheus)  # promtool and Prometheus: the tests of deploy/prometheus, deploy/grafana and /metrics
+  prometheus  # promtool and Prometheus: the tests of deploy/prometheus, deploy/grafana and /metrics
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc)  # the gRPC front door and links
 
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -10,6 +10,8 @@ ctest --preset release -j "$(nproc)" --timeout 600
 # The gateway's acceptance tests (issue 11): two real backends on stories260K (and the demo model),
 # the real `tandem gateway` in front, and the tests' own latency-injecting TCP proxy.
 .venv/bin/python -m pytest tests/integration/gateway -q
+# The gRPC front door (issue 14): stubs generated from proto/ at test time, the real server.
+.venv/bin/python -m pytest tests/integration/grpc -q
 # The tools' integration tests (tandem bench, tandem doctor) against real servers and gateways on
 # loopback; the bench's HTML report is opened in Debian's Chromium through playwright.
 .venv/bin/python -m pytest tests/integration/tools -q

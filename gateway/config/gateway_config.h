@@ -19,6 +19,7 @@ struct LinkConfig {
   std::string protocol = "http";
   std::string api_key;          // sent upstream as "Authorization: Bearer"; "" = none
   std::string group;            // links of one group share the load (least outstanding requests)
+  std::string compression = "gzip";  // a gRPC link's calls: "gzip" or "none" (HTTP links send none)
   // From the URL:
   std::string host;             // "192.168.1.200"
   uint16_t port = 80;

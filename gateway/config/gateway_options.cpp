@@ -32,7 +32,8 @@ const std::vector<GatewayOptionSpec> kOptions = {
 
     {"links", "", &GatewayConfig::links_json, "[]", "",
      "Backends in order of preference (the first is the primary): objects with name, url "
-     "(\"http://host:port\"), protocol (\"http\"), api_key (sent upstream) and group (links of a group share load)",
+     "(\"http://host:port\"), protocol (\"http\", or \"grpc\" for a backend's network.grpc_port), api_key (sent "
+     "upstream) and group (links of a group share load)",
      &check_links_listed, true},
 
     {"failover.latency_threshold_ms", "", &GatewayConfig::latency_threshold_ms, "200", "milliseconds",
@@ -117,7 +118,7 @@ const std::vector<GatewayOptionSpec> kOptions = {
 // A request's retry remembers the links it failed on as bits of a 64-bit mask.
 constexpr size_t kMaxLinks = 64;
 
-constexpr const char* kLinkKeys[] = {"name", "url", "protocol", "api_key", "group"};
+constexpr const char* kLinkKeys[] = {"name", "url", "protocol", "api_key", "group", "compression"};
 
 bool printable(const std::string& s) {
   for (unsigned char c : s) {
@@ -163,6 +164,7 @@ void check_links(GatewayConfig& c, ConfigReport& report) {
       if (key == "protocol") link.protocol = text;
       if (key == "api_key") link.api_key = text;
       if (key == "group") link.group = text;
+      if (key == "compression") link.compression = text;
     }
     if (!item.contains("name") || link.name.empty()) {
       report.error(at + ".name", "a link needs a name (like \"primary\"): it names the link in X-Tandem-Link, "
@@ -184,12 +186,17 @@ void check_links(GatewayConfig& c, ConfigReport& report) {
       report.error(at + ".url", parsed.error());
       good = false;
     }
-    if (link.protocol == "grpc") {
-      report.error(at + ".protocol", "\"grpc\" links are not supported yet (they come with the gRPC issue); "
-                                     "use \"http\"");
+    if (link.protocol == "grpc" && !link.base_path.empty()) {
+      report.error(at + ".url", "a gRPC link's url has no path (gRPC names its own); write it like "
+                                "\"http://192.168.1.200:9090\", the backend's network.grpc_port");
       good = false;
-    } else if (link.protocol != "http") {
-      report.error(at + ".protocol", "\"" + link.protocol + "\" is not a link protocol; use \"http\"");
+    } else if (link.compression != "gzip" && link.compression != "none") {
+      report.error(at + ".compression", "\"" + link.compression + "\" is not a compression; use \"gzip\" (the "
+                                        "default: a gRPC link's calls go gzip-compressed both ways) or \"none\"");
+      good = false;
+    } else if (link.protocol != "http" && link.protocol != "grpc") {
+      report.error(at + ".protocol", "\"" + link.protocol + "\" is not a link protocol; use \"http\" or \"grpc\" "
+                                     "(the backend's network.protocol \"grpc\" or \"both\", at its network.grpc_port)");
       good = false;
     }
     if (!link.api_key.empty() && !printable(link.api_key)) {

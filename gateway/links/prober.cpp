@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gateway/links/grpc_link.h"
 #include "gateway/links/upstream_fetch.h"
 
 namespace tandem::gateway {
@@ -29,7 +30,8 @@ void Prober::stop() {
 void Prober::probe(size_t link) {
   const auto started = std::chrono::steady_clock::now();
   // /health needs no key; the link's own base path applies.
-  fetch(*pools_[link], links_.config(link).base_path + "/health", "", timeout_,
+  // A gRPC link answers the standard health check instead (grpc_link.h).
+  fetch_link(ioc_, links_.config(link), *pools_[link], links_.config(link).base_path + "/health", "", timeout_,
         [this, link, started, stopped = stopped_](FetchResult r) {
           if (*stopped) return;
           ProbeOutcome outcome;
@@ -38,7 +40,10 @@ void Prober::probe(size_t link) {
           if (!r.answered) {
             outcome.failure = r.error;
           } else if (r.status != 200) {
-            outcome.failure = "GET /health answered HTTP " + std::to_string(r.status);
+            outcome.failure = links_.config(link).protocol == "grpc"
+                                  ? (r.status == 503 ? std::string("the health check answered NOT_SERVING")
+                                                     : "the health check failed: " + r.body)
+                                  : "GET /health answered HTTP " + std::to_string(r.status);
           }
           if (r.connection_failed) pools_[link]->clear();
           links_.record_probe(link, outcome);
@@ -54,7 +59,7 @@ void Prober::probe(size_t link) {
 
 void Prober::refresh_models(size_t link) {
   const LinkConfig& config = links_.config(link);
-  fetch(*pools_[link], config.base_path + "/v1/models", config.api_key, timeout_,
+  fetch_link(ioc_, config, *pools_[link], config.base_path + "/v1/models", config.api_key, timeout_,
         [this, link, stopped = stopped_](FetchResult r) {
           if (*stopped || !r.answered || r.status != 200) return;
           const nlohmann::json list = nlohmann::json::parse(r.body, nullptr, false);

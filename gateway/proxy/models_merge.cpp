@@ -6,6 +6,7 @@
 #include <set>
 
 #include "gateway/links/upstream_fetch.h"
+#include "gateway/links/grpc_link.h"
 #include "gateway/proxy/proxy.h"
 #include "http/api_error.h"
 
@@ -74,7 +75,8 @@ void merged_models(ProxyContext& ctx, const http::HttpRequest&, std::shared_ptr<
     g->pending = live.size();
     for (size_t i : live) {
       const LinkConfig& link = ctx.links.config(i);
-      fetch(*ctx.pools[i], link.base_path + "/v1/models", link.api_key, ctx.models_timeout, [g, i](FetchResult r) {
+      fetch_link(ctx.ioc, link, *ctx.pools[i], link.base_path + "/v1/models", link.api_key, ctx.models_timeout,
+                 [g, i](FetchResult r) {
         g->results[i] = std::move(r);
         if (--g->pending == 0) answer(*g);
       });

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "gateway/proxy/grpc_forward.h"
 #include "gateway/proxy/proxy.h"
 #include "http/api_error.h"
 #include "log/log.h"
@@ -94,6 +95,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     got_header_ = false;
     body_.clear();
     headers_.clear();
+    if (link.protocol == "grpc") return attempt_grpc(link);
     build_request(link);
     connection_ = pool().take();
     if (connection_) return send();
@@ -238,6 +240,43 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     end_counted(status_, status_ >= 500);
   }
 
+  // ---- a gRPC link (grpc_forward.h translates; the retry rules stay here) ----
+
+  void attempt_grpc(const LinkConfig& link) {
+    const uint64_t others = excluded_ | uint64_t{1} << static_cast<unsigned>(link_);
+    const bool may_retry = !retried_ && ctx_.links.pick(others, model_) >= 0;
+    if (!latency_recorded_ && ctx_.on_added_latency) {
+      latency_recorded_ = true;
+      ctx_.on_added_latency(std::chrono::duration<double>(Clock::now() - received_).count());
+    }
+    grpc_call_ = forward_grpc(ctx_.ioc, link, request_, responder_, ctx_.upstream_timeout, may_retry,
+                              [self = shared_from_this()](GrpcOutcome o) { self->grpc_finished(std::move(o)); });
+  }
+
+  void grpc_finished(GrpcOutcome o) {
+    grpc_call_.reset();
+    if (done_) return;
+    using Kind = GrpcOutcome::Kind;
+    if (o.kind == Kind::kCancelled) return end_cancelled();
+    if (o.kind == Kind::kAnswered) {
+      done_ = true;
+      return end_counted(o.status, o.status >= 500);
+    }
+    last_error_ = link_name() + (o.status == 503 ? " " : " failed: ") + o.why;
+    last_link_ = link_name();
+    log::warn("link " + link_name() + " failed a request: " + o.why +
+                  (o.kind == Kind::kFailedAfterBytes ? " (stream cut)" : ""),
+              request_.request_id);
+    if (o.kind == Kind::kFailedAfterBytes) {
+      done_ = true;
+      return end_counted(o.status, true);
+    }
+    if (o.connection_error) ctx_.links.record_connection_error(static_cast<size_t>(link_), o.why);
+    end_counted(o.status, true);
+    if (!retried_) return retry();
+    give_up();
+  }
+
   // ---- failures ----
 
   void failed(beast::error_code ec) {
@@ -302,6 +341,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void cancel() {
     cancelled_ = true;
     if (done_) return;
+    if (grpc_call_) grpc_call_->cancel();
     // Closing the connection is what tells the backend to stop generating.
     if (connection_) {
       beast::error_code ignored;
@@ -335,6 +375,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   bhttp::request<bhttp::string_body> upstream_;
   std::optional<bhttp::response_parser<bhttp::buffer_body>> parser_;
   std::unique_ptr<UpstreamConnection> connection_;
+  std::shared_ptr<GrpcCall> grpc_call_;  // while a gRPC link has the request
   std::array<char, 16384> chunk_{};
   std::string body_;
   std::string content_type_;

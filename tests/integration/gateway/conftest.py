@@ -7,8 +7,27 @@
 
 import pytest
 
+import gateway_harness
 from gateway_harness import Backend, Gateway
 from latency_proxy import LatencyProxy
+
+# The failover tests run with HTTP links and again with gRPC links (issue 14): same tests, the
+# backends serve both protocols and the gateway's links speak gRPC.
+BOTH_LINK_PROTOCOLS = {"test_kill_backend", "test_all_down"}
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.module.__name__.rsplit(".", 1)[-1] in BOTH_LINK_PROTOCOLS:
+        metafunc.fixturenames.append("link_protocol")
+        metafunc.parametrize("link_protocol", ["http", "grpc"])
+
+
+@pytest.fixture(autouse=True)
+def _links_speak(request):
+    callspec = getattr(request.node, "callspec", None)
+    gateway_harness.LINK_PROTOCOL["value"] = callspec.params.get("link_protocol", "http") if callspec else "http"
+    yield
+    gateway_harness.LINK_PROTOCOL["value"] = "http"
 
 
 @pytest.fixture

@@ -116,6 +116,13 @@ class Process:
             self.log.close()
 
 
+# The protocol of the links the next Gateway gets: "http", or "grpc" (issue 14), where each Backend
+# also serves gRPC and a link given a backend's HTTP url goes to its gRPC port instead. conftest.py
+# sets it for the tests that run with both kinds of link.
+LINK_PROTOCOL = {"value": "http"}
+_GRPC_URL_OF = {}  # a backend's HTTP url -> its gRPC url
+
+
 class Backend(Process):
     """`tandem serve` on a model, behind BACKEND_KEY."""
 
@@ -132,6 +139,10 @@ class Backend(Process):
             "timeouts": {"shutdown_grace_seconds": 5},
             "logging": {"level": os.environ.get("TANDEM_LOG_LEVEL", "warn")},
         }
+        if LINK_PROTOCOL["value"] == "grpc":
+            self.grpc_port = free_port()
+            config["network"].update(protocol="both", grpc_port=self.grpc_port)
+            _GRPC_URL_OF[self.url] = f"http://127.0.0.1:{self.grpc_port}"
         config_path = tmp_path / f"backend-{name}.json"
         config_path.write_text(json.dumps(config))
         super().__init__(["serve", "--config", str(config_path)], tmp_path / f"backend-{name}.log")
@@ -146,6 +157,12 @@ class Backend(Process):
         return {"Authorization": f"Bearer {BACKEND_KEY}"}
 
 
+def link_config(name: str, url: str) -> dict:
+    if LINK_PROTOCOL["value"] == "grpc" and url in _GRPC_URL_OF:
+        return {"name": name, "url": _GRPC_URL_OF[url], "protocol": "grpc", "api_key": BACKEND_KEY}
+    return {"name": name, "url": url, "protocol": "http", "api_key": BACKEND_KEY}
+
+
 class Gateway(Process):
     """`tandem gateway` in front of links given as (name, url) pairs, in order (the first is the primary)."""
 
@@ -155,7 +172,7 @@ class Gateway(Process):
         self.url = f"http://127.0.0.1:{self.port}"
         self.config = {
             "network": {"bind_address": "127.0.0.1", "port": self.port},
-            "links": [{"name": n, "url": u, "protocol": "http", "api_key": BACKEND_KEY} for n, u in links],
+            "links": [link_config(n, u) for n, u in links],
             "failover": dict(FAST_FAILOVER, **(failover or {})),
             "security": {"api_keys": [GATEWAY_KEY] if api_keys is None else api_keys},
         }

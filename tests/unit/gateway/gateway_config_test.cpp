@@ -64,8 +64,9 @@ TEST(GatewayConfig, EachLinkIsCheckedWithItsFieldNamed) {
   EXPECT_TRUE(has_error(report(R"([{"name": "a", "url": "h:1"}])"), "links[0].url", "http://"));
   EXPECT_TRUE(has_error(report(R"([{"name": "a", "url": "ftp://h:1"}])"), "links[0].url", "http://"));
   EXPECT_TRUE(has_error(report(R"([{"name": "a", "url": "http://h:99999"}])"), "links[0].url", "bad port"));
-  EXPECT_TRUE(has_error(report(R"([{"name": "a", "url": "http://h:1", "protocol": "grpc"}])"), "links[0].protocol",
-                        "not supported yet"));
+  EXPECT_FALSE(report(R"([{"name": "a", "url": "http://h:1", "protocol": "grpc"}])").has_errors());
+  EXPECT_TRUE(has_error(report(R"([{"name": "a", "url": "http://h:1/v1", "protocol": "grpc"}])"), "links[0].url",
+                        "no path"));
   EXPECT_TRUE(has_error(report(R"([{"name": "a", "url": "http://h:1", "protocol": "smtp"}])"), "links[0].protocol",
                         "use \"http\""));
   EXPECT_TRUE(has_error(report(R"([{"name": "a", "url": "http://h:1", "nmae": "b"}])"), "links[0].nmae",

@@ -1,0 +1,53 @@
+#pragma once
+// Forwarding one OpenAI HTTP request over a gRPC link (proxy.h's rules, the gRPC way):
+// POST /v1/chat/completions and /v1/completions become tandem.v1.Inference Chat and Complete, and
+// the streamed chunks come back as the same server-sent events (or the same whole JSON body) the
+// backend's HTTP API sends, "timings" and stream_options.include_usage included. A gRPC error
+// becomes the HTTP error it stands for (inference.proto's table), with the backend's message.
+//
+// The request is checked first by the backend's own parser (openai/completion_request.h), so a
+// bad request gets the same 400 over either kind of link; what gRPC cannot carry (logprobs, n > 1)
+// is refused with 400 naming the field.
+//
+// Threads: start() and cancel() run on the upstream I/O thread; gRPC's callbacks run on its own
+// threads and write to the responder in order; `done` is posted to the upstream I/O thread.
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "gateway/config/gateway_config.h"
+#include "http/http_message.h"
+#include "http/responder.h"
+
+namespace tandem::gateway {
+
+struct GrpcOutcome {
+  enum class Kind {
+    kAnswered,           // the client got a whole response or stream (status says which)
+    kFailedBeforeBytes,  // nothing went to the client: the exchange may retry on another link
+    kFailedAfterBytes,   // a stream was cut; it ended with an error event
+    kCancelled,          // the client left
+  };
+  Kind kind = Kind::kAnswered;
+  int status = 200;
+  std::string why;                // for the failures
+  bool connection_error = false;  // the link could not be reached
+};
+
+class GrpcCall {
+ public:
+  virtual ~GrpcCall() = default;
+  virtual void cancel() = 0;
+};
+
+// `may_retry`: another link could take the request, so a backend's UNAVAILABLE (loading,
+// shutting down) is a failure before bytes rather than a 503 for the client.
+std::shared_ptr<GrpcCall> forward_grpc(boost::asio::io_context& ioc, const LinkConfig& link,
+                                       const http::HttpRequest& request, std::shared_ptr<http::Responder> responder,
+                                       std::chrono::milliseconds timeout, bool may_retry,
+                                       std::function<void(GrpcOutcome)> done);
+
+}  // namespace tandem::gateway
