@@ -75,7 +75,9 @@ TEST(Logprobs, MatchTeacherForcingOnTheSameText) {
     ASSERT_EQ(t.top.size(), 5u);
     for (size_t k = 0; k < t.top.size(); ++k) {
       EXPECT_NEAR(t.top[k].logprob, expected[static_cast<size_t>(t.top[k].id)], 2e-3);
-      if (k > 0) EXPECT_GE(t.top[k - 1].logprob, t.top[k].logprob);
+      if (k > 0) {
+        EXPECT_GE(t.top[k - 1].logprob, t.top[k].logprob);
+      }
     }
   }
 }
