@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """The gateway's link to its backend over HTTP and over gRPC (issue 14), on loopback.
 
-One `tandem serve` on the demo model serving both protocols (network.protocol "both", 16
-parallel sequences), and three gateways in front of it: an HTTP link, a gRPC link with gzip (the
-default) and a gRPC link with "compression": "none". Each link runs through a byte-counting TCP
+Two `tandem serve` on the demo model serving both protocols (network.protocol "both", 16
+parallel sequences; the second with network.grpc_compression "none"), and three gateways: an HTTP
+link and a gRPC link with gzip (the defaults) to the first, a gRPC link with "compression": "none"
+to the second. Each link runs through a byte-counting TCP
 pass-through (tests/integration/grpc/byte_counter.py), so the bytes on the link per request are
 measured, both ways. Streamed chat replies (--max-tokens tokens, temperature 0.7, a seed per
 request) at 1 and 16 clients; the targets alternate over --rounds rounds and each keeps its best
@@ -29,11 +30,12 @@ from byte_counter import ByteCounter  # noqa: E402
 from gateway_bench import Processes, free_port, throughput, wait_health, write_results  # noqa: E402
 
 
-def backend(procs: Processes, model: Path):
+def backend(procs: Processes, model: Path, compression: str = "gzip"):
     port, grpc_port = free_port(), free_port()
     cfg = procs.workdir / f"backend-{port}.json"
     cfg.write_text(json.dumps({
-        "network": {"bind_address": "127.0.0.1", "port": port, "protocol": "both", "grpc_port": grpc_port},
+        "network": {"bind_address": "127.0.0.1", "port": port, "protocol": "both", "grpc_port": grpc_port,
+                    "grpc_compression": compression},
         "model": {"path": str(model.resolve()), "context_size": 2048, "max_batch_size": 16},
         "server": {"max_concurrent_requests": 256},
         "logging": {"level": "warn"},
@@ -73,10 +75,11 @@ def main():
     counters = []
     try:
         http_port, grpc_port = backend(procs, model)
+        _, plain_grpc_port = backend(procs, model, "none")  # answers uncompressed
         targets = {}
         for name, protocol, compression, upstream in (("HTTP link", "http", None, http_port),
                                                       ("gRPC link, gzip", "grpc", "gzip", grpc_port),
-                                                      ("gRPC link, no gzip", "grpc", "none", grpc_port)):
+                                                      ("gRPC link, no gzip", "grpc", "none", plain_grpc_port)):
             counter = ByteCounter(upstream)
             counters.append(counter)
             link = {"url": f"http://127.0.0.1:{counter.port}", "protocol": protocol}

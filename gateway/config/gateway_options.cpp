@@ -192,7 +192,7 @@ void check_links(GatewayConfig& c, ConfigReport& report) {
       good = false;
     } else if (link.compression != "gzip" && link.compression != "none") {
       report.error(at + ".compression", "\"" + link.compression + "\" is not a compression; use \"gzip\" (the "
-                                        "default: a gRPC link's calls go gzip-compressed both ways) or \"none\"");
+                                        "default: a gRPC link's requests go gzip-compressed) or \"none\"");
       good = false;
     } else if (link.protocol != "http" && link.protocol != "grpc") {
       report.error(at + ".protocol", "\"" + link.protocol + "\" is not a link protocol; use \"http\" or \"grpc\" "

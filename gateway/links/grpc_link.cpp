@@ -132,13 +132,10 @@ std::shared_ptr<grpc::Channel> grpc_channel(const LinkConfig& link) {
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-    // gzip requests, and announce gzip for answers; "none" turns both off (grpc-accept-encoding
-    // then lists identity only, so the backend answers uncompressed).
-    if (link.compression == "gzip") {
-      args.SetCompressionAlgorithm(GRPC_COMPRESS_GZIP);
-    } else {
-      args.SetInt(GRPC_COMPRESSION_CHANNEL_ENABLED_ALGORITHMS_BITSET, 1);
-    }
+    // gzip requests; "none" sends them plain. (Answers are the backend's choice:
+    // network.grpc_compression. Narrowing the channel's enabled algorithms would not stop them:
+    // the backend answered gzip anyway and the call failed.)
+    if (link.compression == "gzip") args.SetCompressionAlgorithm(GRPC_COMPRESS_GZIP);
     channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
   }
   return channel;

@@ -117,6 +117,7 @@ int run_server(const config::ServerConfig& config) {
     grpc_options.port = static_cast<uint16_t>(config.grpc_port);
     grpc_options.max_message_bytes = static_cast<int64_t>(config.max_body_bytes.bytes);
     grpc_options.keepalive_seconds = config.grpc_keepalive_seconds;
+    grpc_options.gzip = config.grpc_compression == "gzip";
     grpc_options.service = {options.api_keys, config.model_aliases};
     grpc_server = std::make_unique<grpc_api::GrpcServer>(std::move(grpc_options), routed, metrics, monitoring.monitor());
     if (auto started = grpc_server->start(); !started) {

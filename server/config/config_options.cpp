@@ -15,6 +15,12 @@ std::string check_protocol(const OptionValue& v) {
   return "\"" + s + "\" is not a protocol Tandem serves; use \"http\", \"grpc\" or \"both\"";
 }
 
+std::string check_grpc_compression(const OptionValue& v) {
+  const auto& s = std::get<std::string>(v);
+  if (s == "gzip" || s == "none") return "";
+  return "\"" + s + "\" is not a compression the gRPC listener offers; use \"gzip\" or \"none\"";
+}
+
 std::string check_model_name(const OptionValue& v) {
   for (unsigned char c : std::get<std::string>(v)) {
     if (c < 0x20 || c == 0x7f) return "the name contains a control character; use printable text";
@@ -72,6 +78,10 @@ const std::vector<OptionSpec> kOptions = {
      "The gRPC listener pings an idle connection this often (and drops it after 10 s without an answer), so NAT "
      "and firewall state survives idle links",
      &in_range<10, 3600>},
+    {"network.grpc_compression", "", &ServerConfig::grpc_compression, R"("gzip")", "",
+     "How the gRPC listener answers: \"gzip\" (to clients that accept it) or \"none\"; compressed requests are "
+     "accepted either way",
+     &check_grpc_compression},
 
     {"model.path", "model", &ServerConfig::model_path, R"("")", "",
      "Absolute path of the GGUF model file, or of a directory holding exactly one .gguf file", nullptr, true},

@@ -19,6 +19,7 @@ struct ServerConfig {
   std::string protocol;  // "http", "grpc" or "both"
   int64_t grpc_port = 0;
   int64_t grpc_keepalive_seconds = 0;
+  std::string grpc_compression;  // "gzip" or "none": how gRPC answers are sent
   // model
   std::string model_path;  // absolute; a directory holding one .gguf file is resolved to that file
   std::string model_name;  // the id clients send as "model"; empty = the file name without .gguf

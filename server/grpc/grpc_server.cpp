@@ -29,7 +29,7 @@ Status GrpcServer::start() {
   // Answers go out gzip-compressed to clients that accept it (a level, unlike a fixed algorithm,
   // is matched against each client's grpc-accept-encoding; LOW picks gzip), uncompressed to the
   // others; compressed requests are always accepted.
-  builder.SetDefaultCompressionLevel(GRPC_COMPRESS_LEVEL_LOW);
+  if (options_.gzip) builder.SetDefaultCompressionLevel(GRPC_COMPRESS_LEVEL_LOW);
   // Keepalive: ping idle connections so NAT and firewall state stays alive and dead peers are
   // found; allow clients' own pings down to every 10 s, even without calls in flight.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(options_.keepalive_seconds * 1000));

@@ -25,6 +25,7 @@ struct GrpcServerOptions {
   uint16_t port = 9090;  // 0 = any free port (tests)
   int64_t max_message_bytes = 8 << 20;  // requests larger are RESOURCE_EXHAUSTED
   int64_t keepalive_seconds = 30;       // ping an idle connection this often
+  bool gzip = true;                     // answer gzip-compressed (network.grpc_compression)
   ServiceOptions service;
 };
 
