@@ -2,7 +2,7 @@
 // The gRPC listener of `tandem serve` (network.protocol "grpc" or "both"): tandem.v1.Inference,
 // the standard grpc.health.v1.Health service, gzip, keepalive and message-size limits.
 // Health follows the scheduler: SERVING while a model is ready and requests are accepted,
-// NOT_SERVING otherwise (unloaded, loading, shutting down); a small thread polls it.
+// NOT_SERVING otherwise (unloaded, loading, shutting down); a small thread polls it every 20 ms.
 
 #include <chrono>
 #include <condition_variable>

@@ -16,14 +16,20 @@ MESSAGES = [
 PROMPT = "The capital of France is"
 
 
-@pytest.fixture(scope="module")
-def clients(tmp_path_factory):
+# Once with HTTP links and once with gRPC links (issue 14): the gateway translates to gRPC and back.
+@pytest.fixture(scope="module", params=["http", "grpc"])
+def clients(tmp_path_factory, request):
+    import gateway_harness
     from gateway_harness import Backend, Gateway
 
     tmp = tmp_path_factory.mktemp("equivalence")
-    primary = Backend(tmp, "primary", model=SMOLLM2)
-    backup = Backend(tmp, "backup")
-    gw = Gateway(tmp, [("primary", primary.url), ("backup", backup.url)])
+    gateway_harness.LINK_PROTOCOL["value"] = request.param
+    try:
+        primary = Backend(tmp, "primary", model=SMOLLM2)
+        backup = Backend(tmp, "backup")
+        gw = Gateway(tmp, [("primary", primary.url), ("backup", backup.url)])
+    finally:
+        gateway_harness.LINK_PROTOCOL["value"] = "http"
     direct = openai.OpenAI(base_url=primary.url + "/v1", api_key=BACKEND_KEY, max_retries=0, timeout=60)
     via = openai.OpenAI(base_url=gw.url + "/v1", api_key=GATEWAY_KEY, max_retries=0, timeout=60)
     yield direct, via
