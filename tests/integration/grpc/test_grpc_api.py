@@ -11,7 +11,7 @@ import pytest
 import requests
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from conftest import ADMIN_KEY, API_KEY, MODEL_ID, GrpcServer
+from grpc_harness import ADMIN_KEY, API_KEY, MODEL_ID, GrpcServer
 from byte_counter import ByteCounter
 
 CHAT = [{"role": "system", "content": "You are a helpful assistant."},
@@ -222,6 +222,10 @@ def test_health_serving_and_not_serving_while_unloaded(tmp_path, pb):
     pb = s.pb
     try:
         SERVING, NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
+        # The health service follows the scheduler within 20 ms of GET /health, which the harness waited for.
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline and health_status(s) != SERVING:
+            time.sleep(0.01)
         assert health_status(s) == SERVING and health_status(s, "tandem.v1.Inference") == SERVING
 
         def admin(route, body):
