@@ -7,8 +7,8 @@
 #         `tandem`. The engine's kernel and model tests are left to the release run: under ASan they
 #         take long and exercise no code the server's threads share.
 #   tsan: ThreadSanitizer (preset tsan). Builds test_server (HTTP server, batching scheduler) and
-#         `tandem`; runs test_server, then the server's lifecycle, disconnect and hang-up storm
-#         integration tests against the TSan `tandem`.
+#         `tandem`; runs test_server, then the server's disconnect and hang-up storm integration
+#         tests against the TSan `tandem`.
 # Every report fails the job. Reports go to build/<preset>/sanitizer-reports/ (log_path), which must
 # be empty at the end: a server that the tests stop at the end writes its report (a leak, a race in
 # shutdown) only there, and its exit status is not something every test checks.
@@ -90,10 +90,14 @@ run_tsan() {
   stage "tsan: unit tests (test_server)"
   checked "$reports" build/tsan/tests/test_server --gtest_brief=1
   stage_done
-  stage "tsan: server lifecycle, disconnect and hang-up integration tests against build/tsan/tools/tandem"
+  # The tests whose threads race the most: hang-ups against the end of a stream (issue 10's double
+  # free, on stories260K, where the pre-fix server crashed within ~20 s) and disconnects. Not the
+  # lifecycle test or the storms on the demo model: they check that work gets done in a set time,
+  # and under TSan the engine runs 5-15x slower (they failed on time alone, with no report).
+  stage "tsan: disconnect and hang-up integration tests against build/tsan/tools/tandem"
   TANDEM_BINARY=$root/build/tsan/tools/tandem checked "$reports" $python -m pytest -q -p no:cacheprovider \
-    tests/integration/server/test_lifecycle.py tests/integration/server/test_disconnect.py \
-    tests/integration/server/test_storm_hangups.py
+    tests/integration/server/test_disconnect.py \
+    "tests/integration/server/test_storm_hangups.py::test_hang_up_after_the_first_chunk_on_a_tiny_model"
   stage_done
   check_reports "$reports"
   unset TSAN_OPTIONS
