@@ -1,7 +1,5 @@
 #include "grpc/inference_service.h"
 
-#include <algorithm>
-#include <filesystem>
 #include <mutex>
 #include <optional>
 #include <nlohmann/json.hpp>
@@ -182,28 +180,6 @@ class StreamSink final : public server::GenerationSink {
   GenerationStream<Chunk>* stream_;  // lives until after the last event (see GenerationStream)
 };
 
-bool names_model(const std::string& requested, const server::ModelInfo& model, const std::vector<std::string>& aliases) {
-  if (requested == model.id || requested == std::filesystem::path(model.path).filename().string()) return true;
-  return std::find(aliases.begin(), aliases.end(), requested) != aliases.end();
-}
-
-// The model a request may run on, or the HTTP API's refusal (same words as openai_api.cpp).
-std::variant<server::ModelInfo, http::ApiError> servable_model(const server::SchedulerStatus& status,
-                                                               const std::string& requested,
-                                                               const std::vector<std::string>& aliases) {
-  const std::optional<server::ModelInfo>& model = status.model ? status.model : status.reloadable;
-  if ((status.state != server::ModelState::kReady || !status.model) && !status.reloadable) {
-    const bool loading = status.state == server::ModelState::kLoading;
-    return http::unavailable("no model is ready: " + status.reason, loading ? "model_loading" : "model_not_loaded",
-                             loading ? 5 : 0);
-  }
-  if (!names_model(requested, *model, aliases)) {
-    return http::not_found("the model \"" + requested + "\" does not exist; this server serves \"" + model->id + "\"",
-                           "model", "model_not_found");
-  }
-  return *model;
-}
-
 const char* state_name(server::ModelState s) {
   switch (s) {
     case server::ModelState::kReady: return "ready";
@@ -247,7 +223,7 @@ grpc::ServerWriteReactor<Chunk>* InferenceService::generate(grpc::CallbackServer
     return stream;
   }
   openai::CompletionRequest& r = std::get<openai::CompletionRequest>(parsed);
-  auto model = servable_model(scheduler_.status(), r.model, options_.model_aliases);
+  auto model = openai::servable_model(scheduler_.status(), r.model, options_.model_aliases);
   if (auto* error = std::get_if<http::ApiError>(&model)) {
     stream->refuse(*error);
     return stream;

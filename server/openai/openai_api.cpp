@@ -131,32 +131,15 @@ class StreamingSink : public server::GenerationSink {
   size_t text_offset_ = 0;
 };
 
-bool names_model(const std::string& requested, const server::ModelInfo& model, const std::vector<std::string>& aliases) {
-  if (requested == model.id || requested == std::filesystem::path(model.path).filename().string()) return true;
-  return std::find(aliases.begin(), aliases.end(), requested) != aliases.end();
-}
-
 void handle_generation(bool chat, server::Scheduler& scheduler, const std::vector<std::string>& aliases,
                        const http::HttpRequest& request, std::shared_ptr<Responder> responder) {
   ParsedRequest parsed = chat ? parse_chat_request(request.body) : parse_completion_request(request.body);
   if (auto* error = std::get_if<ApiError>(&parsed)) return responder->send(http::error_response(*error));
   CompletionRequest& r = std::get<CompletionRequest>(parsed);
 
-  const server::SchedulerStatus status = scheduler.status();
-  // A model that monitoring unloaded for lack of memory is still named here: submit() reloads it,
-  // or refuses with the reason and Retry-After.
-  const std::optional<server::ModelInfo>& model = status.model ? status.model : status.reloadable;
-  if ((status.state != server::ModelState::kReady || !status.model) && !status.reloadable) {
-    const bool loading = status.state == server::ModelState::kLoading;
-    return responder->send(http::error_response(
-        http::unavailable("no model is ready: " + status.reason, loading ? "model_loading" : "model_not_loaded",
-                          loading ? 5 : 0)));
-  }
-  if (!names_model(r.model, *model, aliases)) {
-    return responder->send(http::error_response(http::not_found(
-        "the model \"" + r.model + "\" does not exist; this server serves \"" + model->id + "\"", "model",
-        "model_not_found")));
-  }
+  auto servable = servable_model(scheduler.status(), r.model, aliases);
+  if (auto* refused = std::get_if<ApiError>(&servable)) return responder->send(http::error_response(*refused));
+  const server::ModelInfo& model = std::get<server::ModelInfo>(servable);
 
   server::GenerationJob job;
   job.request_id = request.request_id;
@@ -166,7 +149,7 @@ void handle_generation(bool chat, server::Scheduler& scheduler, const std::vecto
   job.sampling = std::move(r.sampling);
   job.max_tokens = r.max_tokens;
   job.top_logprobs = r.top_logprobs;
-  ResponseHeader header{new_completion_id(chat), static_cast<int64_t>(std::time(nullptr)), model->id};
+  ResponseHeader header{new_completion_id(chat), static_cast<int64_t>(std::time(nullptr)), model.id};
   std::shared_ptr<server::GenerationSink> sink;
   if (r.stream) {
     sink = std::make_shared<StreamingSink>(responder, std::move(header), chat, r.include_usage, r.top_logprobs >= 0);
@@ -195,6 +178,29 @@ void handle_models(server::Scheduler& scheduler, std::shared_ptr<Responder> resp
 }
 
 }  // namespace
+
+bool names_model(const std::string& requested, const server::ModelInfo& model, const std::vector<std::string>& aliases) {
+  if (requested == model.id || requested == std::filesystem::path(model.path).filename().string()) return true;
+  return std::find(aliases.begin(), aliases.end(), requested) != aliases.end();
+}
+
+std::variant<server::ModelInfo, ApiError> servable_model(const server::SchedulerStatus& status,
+                                                         const std::string& requested,
+                                                         const std::vector<std::string>& aliases) {
+  // A model that monitoring unloaded for lack of memory is still named here: submit() reloads it,
+  // or refuses with the reason and Retry-After.
+  const std::optional<server::ModelInfo>& model = status.model ? status.model : status.reloadable;
+  if ((status.state != server::ModelState::kReady || !status.model) && !status.reloadable) {
+    const bool loading = status.state == server::ModelState::kLoading;
+    return http::unavailable("no model is ready: " + status.reason, loading ? "model_loading" : "model_not_loaded",
+                             loading ? 5 : 0);
+  }
+  if (!names_model(requested, *model, aliases)) {
+    return http::not_found("the model \"" + requested + "\" does not exist; this server serves \"" + model->id + "\"",
+                           "model", "model_not_found");
+  }
+  return *model;
+}
 
 ApiError to_api_error(const SchedulerError& e) {
   using server::ErrorKind;

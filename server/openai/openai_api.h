@@ -4,6 +4,7 @@
 // (streamed as server-sent events, or whole); they never block and never throw.
 
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "http/api_error.h"
@@ -15,6 +16,15 @@ namespace tandem::openai {
 // model_aliases (model.aliases): further names a request's "model" may give for the loaded model;
 // responses still name its id.
 void add_openai_routes(http::Router& router, server::Scheduler& scheduler, std::vector<std::string> model_aliases = {});
+
+// True when a request's "model" names `model`: its id, its file name, or one of the aliases.
+bool names_model(const std::string& requested, const server::ModelInfo& model, const std::vector<std::string>& aliases);
+
+// The model a generation request naming `requested` may run on, or the refusal (503 while none is
+// ready, 404 for another name). Both front doors (HTTP and gRPC) answer with these words.
+std::variant<server::ModelInfo, http::ApiError> servable_model(const server::SchedulerStatus& status,
+                                                               const std::string& requested,
+                                                               const std::vector<std::string>& aliases);
 
 // The status and OpenAI error for a scheduler's refusal or failure.
 http::ApiError to_api_error(const server::SchedulerError& error);
