@@ -8,7 +8,7 @@
 import pytest
 
 import gateway_harness
-from gateway_harness import Backend, Gateway
+from harness_fixtures import make_backend, make_gateway  # noqa: F401 (fixtures)
 from latency_proxy import LatencyProxy
 
 # The failover tests run with HTTP links and again with gRPC links (issue 14): same tests, the
@@ -28,34 +28,6 @@ def _links_speak(request):
     gateway_harness.LINK_PROTOCOL["value"] = callspec.params.get("link_protocol", "http") if callspec else "http"
     yield
     gateway_harness.LINK_PROTOCOL["value"] = "http"
-
-
-@pytest.fixture
-def make_backend(tmp_path):
-    started = []
-
-    def start(name: str, **kwargs) -> Backend:
-        b = Backend(tmp_path, name, **kwargs)
-        started.append(b)
-        return b
-
-    yield start
-    for b in started:
-        b.stop()
-
-
-@pytest.fixture
-def make_gateway(tmp_path):
-    started = []
-
-    def start(links, **kwargs) -> Gateway:
-        g = Gateway(tmp_path, links, **kwargs)
-        started.append(g)
-        return g
-
-    yield start
-    for g in started:
-        g.stop()
 
 
 @pytest.fixture

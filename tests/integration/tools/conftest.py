@@ -12,35 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "tests/integration/gateway"))
 
-from gateway_harness import Backend, Gateway  # noqa: E402
-
-
-@pytest.fixture
-def make_backend(tmp_path):
-    started = []
-
-    def start(name: str = "backend", **kwargs) -> Backend:
-        b = Backend(tmp_path, name, **kwargs)
-        started.append(b)
-        return b
-
-    yield start
-    for b in started:
-        b.stop()
-
-
-@pytest.fixture
-def make_gateway(tmp_path):
-    started = []
-
-    def start(links, **kwargs) -> Gateway:
-        g = Gateway(tmp_path, links, **kwargs)
-        started.append(g)
-        return g
-
-    yield start
-    for g in started:
-        g.stop()
+from harness_fixtures import make_backend, make_gateway  # noqa: E402,F401 (fixtures)
 
 
 @pytest.fixture
