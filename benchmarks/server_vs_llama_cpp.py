@@ -5,9 +5,12 @@ measuring tool (`tandem bench`) for both.
 Both servers run on loopback with 16 parallel sequences (continuous batching) and 2 threads.
 `tandem bench --stream` drives each with 16-token streamed chat replies at 1, 4, 16 and 32
 concurrent requests (the same requests per level for both: max(16, 3 x the largest level)), after
-a short warm-up. The script writes both HTML reports beside each other (--reports DIR) and puts a
-table of requests/s, output tokens/s, median and p95 end-to-end latency and median time to first
-token, with its command, at the top of benchmarks/RESULTS.md.
+a short warm-up. With --rounds N the two servers take turns N times (this shared machine's speed
+drifts over minutes) and each level reports each server's best round. The 1-minute load average is
+sampled before and after each server's turn and written beside the table (other jobs on the machine
+slow both). The script writes both HTML reports beside each other (--reports DIR) and puts a table
+of requests/s, output tokens/s, median and p95 end-to-end latency and median time to first token,
+with its command, at the top of benchmarks/RESULTS.md.
 
 llama-server is built from llama.cpp's source outside this repository (for example from the
 llama-cpp-python sdist's vendor/llama.cpp with cmake, target llama-server) and passed with
@@ -19,6 +22,7 @@ llama-cpp-python sdist's vendor/llama.cpp with cmake, target llama-server) and p
 import argparse
 import datetime
 import importlib.util
+import os
 import shlex
 import subprocess
 import sys
@@ -36,7 +40,8 @@ def start_llama(args):
     port = server_bench.free_port()
     proc = subprocess.Popen(
         [args.llama_server, "-m", args.model, "--host", "127.0.0.1", "--port", str(port), "-t", str(args.threads),
-         "-tb", str(args.threads), "-np", str(PARALLEL), "-c", str(args.context * PARALLEL), "--log-disable"],
+         "-tb", str(args.threads), "-np", str(PARALLEL), "-c", str(args.context * PARALLEL), "--log-disable"]
+        + shlex.split(args.llama_args),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     server_bench.wait_ready(proc, url, "llama-server")
@@ -56,26 +61,36 @@ def main():
     ap.add_argument("--context", type=int, default=1024, help="tokens per sequence")
     ap.add_argument("--clients", default="1,4,16,32")
     ap.add_argument("--max-tokens", type=int, default=16)
+    ap.add_argument("--requests", type=int, help="requests per level (default: max(16, 3 x the largest level))")
     ap.add_argument("--reports", default=str(ROOT / "build/bench-reports"), help="folder for the HTML reports")
+    ap.add_argument("--llama-args", default="", help="extra llama-server arguments, e.g. \"--poll 0\"")
+    ap.add_argument("--rounds", type=int, default=1, help="turns each server takes, alternating; best kept")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
 
     levels = [int(c) for c in args.clients.split(",")]
-    n_requests = max(16, 3 * max(levels))
+    n_requests = args.requests or max(16, 3 * max(levels))
     reports = Path(args.reports)
     reports.mkdir(parents=True, exist_ok=True)
-    results = {}
-    for name, start in (("tandem", start_tandem), ("llama.cpp", start_llama)):
-        proc, url = start(args)
-        try:
-            server_bench.run_bench(args.binary, url, "1", 4, args.max_tokens)  # warm-up, not reported
-            html = reports / f"server-{name}.html"
-            results[name] = {level["concurrency"]: level for level in server_bench.run_bench(
-                args.binary, url, args.clients, n_requests, args.max_tokens, html=str(html))["levels"]}
-            print(f"{name}: report in {html}", flush=True)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+    results = {"tandem": {}, "llama.cpp": {}}
+    loads = {"tandem": [], "llama.cpp": []}  # (1-minute load average before, after) per turn
+    for turn in range(args.rounds):
+        for name, start in (("tandem", start_tandem), ("llama.cpp", start_llama)):
+            proc, url = start(args)
+            try:
+                before = os.getloadavg()[0]
+                server_bench.run_bench(args.binary, url, "1", 4, args.max_tokens)  # warm-up, not reported
+                html = reports / f"server-{name}-{turn + 1}.html"
+                for level in server_bench.run_bench(args.binary, url, args.clients, n_requests, args.max_tokens,
+                                                    html=str(html))["levels"]:
+                    best = results[name].get(level["concurrency"])
+                    if best is None or level["req_per_s"] > best["req_per_s"]:
+                        results[name][level["concurrency"]] = level
+                loads[name].append((before, os.getloadavg()[0]))
+                print(f"{name} round {turn + 1}: report in {html}", flush=True)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
 
     for name in results:
         for c, level in results[name].items():
@@ -86,7 +101,11 @@ def main():
              "", "Command: `" + " ".join(shlex.quote(a) for a in ["benchmarks/server_vs_llama_cpp.py"] + sys.argv[1:]) + "`",
              "", f"Both servers: {PARALLEL} parallel sequences, {args.context} tokens of context each, "
              f"{args.max_tokens}-token streamed chat replies, {n_requests} requests per level, measured by "
-             "`tandem bench --stream` (32-word prompts).", "",
+             "`tandem bench --stream` (32-word prompts)"
+             + (f"; best of {args.rounds} alternating rounds per level." if args.rounds > 1 else "."), "",
+             "1-minute load average before -> after each turn (other jobs on this machine): "
+             + "; ".join(f"{name} " + ", ".join(f"{a:.1f} -> {b:.1f}" for a, b in loads[name]) for name in loads)
+             + f" ({os.cpu_count()} hardware threads).", "",
              "| clients | req/s tandem | req/s llama.cpp | ratio | out tok/s tandem | llama.cpp | median e2e ms tandem | llama.cpp | p95 e2e ms tandem | llama.cpp | median TTFT ms tandem | llama.cpp | errors tandem / llama.cpp |",
              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
 

@@ -30,6 +30,9 @@ constexpr std::array kMetrics = {
     MetricInfo{"engine_queued_requests", "gauge", "Requests waiting for the model", false},
     MetricInfo{"engine_tokens_per_second", "gauge", "Generated tokens per second over the last interval", false},
     MetricInfo{"engine_model_loaded", "gauge", "1 when a model is loaded", false},
+    MetricInfo{"kv_cache_used_cells", "gauge", "KV cache positions held by running sequences", false},
+    MetricInfo{"kv_cache_capacity_cells", "gauge", "KV cache positions of the loaded model", false},
+    MetricInfo{"kv_cache_usage_ratio", "gauge", "Share of the KV cache held by running sequences", false},
     MetricInfo{"link_rtt_seconds", "gauge", "Last probe round-trip time, per link", false},
 };
 

@@ -4,7 +4,9 @@
 # short time per target). Targets and their seeds:
 #   gguf_fuzz, chat_template_fuzz, tokenizer_fuzz: seeds from real files (../shared, tests/data);
 #   http_request_fuzz: raw bytes to the real HTTP server on loopback (tests/fuzz/corpus/, .dict);
-#   completion_request_fuzz: request bodies to the OpenAI request parser (tests/fuzz/corpus/, .dict).
+#   completion_request_fuzz: request bodies to the OpenAI request parser (tests/fuzz/corpus/, .dict);
+#   grammar_fuzz: a JSON Schema, a NUL, then token choices for the grammar matcher (tests/fuzz/corpus/, .dict);
+#   reply_parser_fuzz: an options byte, then model output for the reply splitter and call parsers (tests/fuzz/corpus/).
 # New inputs go to build/fuzz/corpus/<target>/ (the committed seeds are read, never written).
 # A crash is written to build/fuzz/crashes/<target>-crash-*; rerun it with
 #   build/fuzz/tests/fuzz/<target> build/fuzz/crashes/<file>
@@ -12,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
-targets=(gguf_fuzz chat_template_fuzz tokenizer_fuzz http_request_fuzz completion_request_fuzz)
+targets=(gguf_fuzz chat_template_fuzz tokenizer_fuzz http_request_fuzz completion_request_fuzz grammar_fuzz reply_parser_fuzz)
 command -v clang++ >/dev/null || { echo "fuzz: needs clang (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
 cmake --preset fuzz >/dev/null
 cmake --build build/fuzz --target "${targets[@]}" -j "$(nproc)"
@@ -51,6 +53,8 @@ run tokenizer_fuzz "$seeds/text" -max_len=65536 -timeout=10
 # /health), so libFuzzer's own timeout sits above that.
 run http_request_fuzz tests/fuzz/corpus/http_request_fuzz -max_len=20000 -timeout=60
 run completion_request_fuzz tests/fuzz/corpus/completion_request_fuzz -max_len=65536 -timeout=10
+run grammar_fuzz tests/fuzz/corpus/grammar_fuzz -max_len=4096 -timeout=10
+run reply_parser_fuzz tests/fuzz/corpus/reply_parser_fuzz -max_len=4096 -timeout=10
 if ((${#failed[@]})); then
   echo "fuzz: failed: ${failed[*]}; the inputs are in build/fuzz/crashes/" >&2
   exit 1

@@ -60,7 +60,9 @@ export const deleteConversation = (id) => call('DELETE', `/api/conversations/${e
 export const exportConversations = () => call('GET', '/api/conversations/export');
 export const importConversations = (data) => call('POST', '/api/conversations/import', data);
 export const listModels = () => call('GET', '/v1/models');
-export const timeseries = (range) => call('GET', `/api/timeseries?range=${range}`);
+// since: the "end" of an earlier answer, for only the points after it.
+export const timeseries = (range, since = null) =>
+  call('GET', `/api/timeseries?range=${range}${since === null ? '' : `&since=${since}`}`);
 export async function alerts() {
   try { return await call('GET', '/api/alerts'); } catch (e) { if (e.status === 404) return null; throw e; }
 }

@@ -1,41 +1,41 @@
 // The dashboard page: live charts (Chart.js) from the gateway's own time series
-// (GET /api/timeseries: 1 s points for 15 min, 1 min points for 24 h), the links' states, a
+// (GET /api/timeseries: 1 s points for 15 min, 1 min points for 24 h; the range once, then every
+// 2 s only the points after the last answer's end), the links' states, a
 // timeline of link states and switch events, and the monitoring alerts when the gateway has them.
 // The browser never scrapes a backend.
 import * as api from './api.js';
+import { clockTickFormatter, clockTicks, formatValue, tickFormatter } from './format.js';
 import { setupTheme } from './settings.js';
 
 const { Chart } = window;
 const REFRESH_MS = 2000;
 
-// chart-<name>: title, unit, and which series (exact names, or a prefix ending in "." for one per link).
+// chart-<name>: title, unit (format.js; `count`: whole-number ticks), and which series
+// (exact names, or a prefix ending in "." for one per link).
 const CHARTS = [
-  { name: 'requests', title: 'Requests / s', series: ['requests_per_s', 'errors_per_s'] },
-  { name: 'latency', title: 'Latency (ms): TTFT and end to end, p50 / p95',
+  { name: 'requests', title: 'Requests / s', unit: 'number', series: ['requests_per_s', 'errors_per_s'] },
+  { name: 'latency', title: 'Latency: TTFT and end to end, p50 / p95', unit: 'ms',
     series: ['ttft_p50_ms', 'ttft_p95_ms', 'e2e_p50_ms', 'e2e_p95_ms'] },
-  { name: 'tokens', title: 'Generated tokens / s', series: ['tokens_per_s'] },
-  { name: 'queue', title: 'Running and queued requests', series: ['running', 'queued'] },
-  { name: 'kv', title: 'KV cache use', series: ['kv_cache_ratio'], percent: true },
-  { name: 'memory', title: 'Memory (GPU where there is one, else host)', series: ['memory_bytes.'], bytes: true },
-  { name: 'network', title: 'Network (bytes / s)', series: ['net_rx_bytes_per_s', 'net_tx_bytes_per_s'], bytes: true },
-  { name: 'temperature', title: 'Temperature (°C)', series: ['temperature_c.'] },
-  { name: 'power', title: 'Power (W)', series: ['power_w.'] },
-  { name: 'rtt', title: 'Link probe round trip (ms)', series: ['rtt_ms.'], threshold: true },
+  { name: 'tokens', title: 'Generated tokens / s', unit: 'number', series: ['tokens_per_s'] },
+  { name: 'queue', title: 'Running and queued requests', unit: 'number', count: true, series: ['running', 'queued'] },
+  { name: 'kv', title: 'KV cache use', unit: 'percent', series: ['kv_cache_ratio'] },
+  { name: 'memory', title: 'Memory (GPU where there is one, else host)', unit: 'bytes', count: true, series: ['memory_bytes.'] },
+  { name: 'network', title: 'Network', unit: 'bytesPerSecond', series: ['net_rx_bytes_per_s', 'net_tx_bytes_per_s'] },
+  { name: 'temperature', title: 'Temperature (°C)', unit: 'number', series: ['temperature_c.'] },
+  { name: 'power', title: 'Power (W)', unit: 'number', series: ['power_w.'] },
+  { name: 'rtt', title: 'Link probe round trip', unit: 'ms', series: ['rtt_ms.'], threshold: true },
 ];
 const PALETTE = ['#2f6fde', '#e8710a', '#1e8e3e', '#d93025', '#9334e6', '#12b5cb', '#f9ab00', '#5f6368'];
 
 let range = '15m';
+// The series shown: the whole range fetched once, then only the points after `end` (?since=),
+// appended and trimmed to the range. {range, step, end, series: {name: [v or null, ...]}}.
+let held = null;
+const RANGE_SECONDS = { '15m': 15 * 60, '24h': 24 * 60 * 60 };
 const charts = new Map();
 const notice = document.getElementById('notice');
 
 function cssVar(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
-
-function fmtBytes(v) {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (Math.abs(v) >= 1024 && i < units.length - 1) { v /= 1024; i += 1; }
-  return `${v.toFixed(v < 10 && i ? 1 : 0)} ${units[i]}`;
-}
 
 function fmtTime(unixSeconds) {
   const d = new Date(unixSeconds * 1000);
@@ -75,11 +75,20 @@ function makeChart(spec) {
       interaction: { mode: 'nearest', axis: 'x', intersect: false },
       elements: { point: { radius: 0 }, line: { borderWidth: 1.5, tension: 0.2 } },
       scales: {
-        x: { type: 'linear', ticks: { maxTicksLimit: 6, callback: (v) => fmtTime(v) } },
-        y: { beginAtZero: true, ticks: { maxTicksLimit: 5,
-          callback: (v) => (spec.bytes ? fmtBytes(v) : spec.percent ? `${Math.round(v * 100)}%` : v) } },
+        // From the first point to the last (min and max are set with the data: Chart.js would pad
+        // the axis past the last point to a round number), ticks on round times, about 100 px apart
+        // so that a phone's narrow chart does not crowd its clock labels.
+        x: { type: 'linear',
+             afterBuildTicks: (axis) => { axis.ticks = clockTicks(axis.min, axis.max, Math.min(6, Math.max(2, Math.floor(axis.width / 100)))); },
+             ticks: { callback: clockTickFormatter() } },
+        y: { beginAtZero: true,
+          ticks: { maxTicksLimit: 5, callback: tickFormatter(spec.unit), ...(spec.count ? { precision: 0 } : {}) } },
       },
-      plugins: { legend: { labels: { boxWidth: 10 } }, tooltip: { callbacks: { title: (items) => fmtTime(items[0].parsed.x) } } },
+      plugins: {
+        legend: { labels: { boxWidth: 10 } },
+        tooltip: { callbacks: { title: (items) => fmtTime(items[0].parsed.x),
+                                label: (item) => `${item.dataset.label}: ${formatValue(spec.unit, item.parsed.y)}` } },
+      },
     },
   });
   charts.set(spec.name, { spec, chart, box, absent, canvasBox });
@@ -127,6 +136,7 @@ function updateCharts(data) {
                       borderColor: cssVar('--danger'), borderDash: [6, 4], borderWidth: 1 });
     }
     chart.data.datasets = datasets;
+    if (xs.length) Object.assign(chart.options.scales.x, { min: xs[0].x, max: xs[xs.length - 1].x });
     chart.update('none');
     box.dataset.points = String(points);
     absent.hidden = names.length > 0;
@@ -187,6 +197,7 @@ function updateTimeline(data) {
   });
   if (!items.length) {
     const li = document.createElement('li');
+    li.className = 'empty';
     li.textContent = 'No switches yet.';
     items.push(li);
   }
@@ -197,6 +208,7 @@ function updateAlerts(body) {
   const list = document.getElementById('alerts');
   if (!body) {
     const li = document.createElement('li');
+    li.className = 'empty';
     li.textContent = 'This gateway has no alert rules (monitoring is off).';
     list.replaceChildren(li);
     return;
@@ -207,21 +219,59 @@ function updateAlerts(body) {
     li.setAttribute('data-testid', 'alert');
     li.className = a.state === 'firing' ? 'error' : '';
     const since = a.started_at ? new Date(a.started_at * 1000).toLocaleTimeString() : '';
-    li.textContent = `${a.state === 'firing' ? 'FIRING' : 'resolved'} ${a.rule}: ${a.metric} = ${Number(a.value).toPrecision(3)} ` +
+    li.textContent = `${a.state === 'firing' ? 'FIRING' : 'resolved'} ${a.rule}: ${a.metric} = ${formatValue('number', a.value)} ` +
                      `(${a.above !== undefined ? `above ${a.above}` : `below ${a.below}`}) since ${since}`;
     return li;
   });
   if (!items.length) {
     const li = document.createElement('li');
+    li.className = 'empty';
     li.textContent = `No alerts (${(body.rules || []).length} rules watching).`;
     items.push(li);
   }
   list.replaceChildren(...items);
 }
 
+// Appends an answer to ?since=held.end to `held`; false when it cannot (points between were lost:
+// the gateway restarted, or this page slept past the ring), and the whole range must be fetched.
+// Every series has the same number of points, so a series new in this answer starts with nulls.
+function append(data) {
+  if (data.step !== held.step) return false;
+  if (data.end <= held.end) return true;  // nothing newer (or an answer overtaken by another)
+  const fresh = (data.end - held.end) / data.step;
+  const names = Object.keys(data.series);
+  if (names.some((n) => data.series[n].length < fresh)) return false;
+  const length = Object.values(held.series)[0]?.length ?? 0;
+  const keep = RANGE_SECONDS[held.range] / held.step;
+  for (const name of new Set([...Object.keys(held.series), ...names])) {
+    const old = held.series[name] || new Array(length).fill(null);
+    const added = data.series[name] ? data.series[name].slice(-fresh) : new Array(fresh).fill(null);
+    held.series[name] = old.concat(added).slice(-keep);
+  }
+  held.end = data.end;
+  return true;
+}
+
+// The answer to show, with the held series; null when the range changed while it was asked for.
+async function fetchSeries() {
+  const asked = range;
+  // Until the range has a point, its "end" means nothing (a gateway that has not sampled yet).
+  const holding = held && held.range === asked && (Object.values(held.series)[0]?.length ?? 0) > 0;
+  if (holding) {
+    const data = await api.timeseries(asked, held.end);
+    if (range !== asked) return null;
+    if (append(data)) return { ...data, step: held.step, end: held.end, series: held.series };
+  }
+  const data = await api.timeseries(asked);
+  if (range !== asked) return null;
+  held = { range: asked, step: data.step, end: data.end, series: data.series };
+  return data;
+}
+
 async function refresh() {
   try {
-    const data = await api.timeseries(range);
+    const data = await fetchSeries();
+    if (!data) return;
     updateCharts(data);
     updateLinks(data);
     updateTimeline(data);

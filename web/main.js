@@ -34,6 +34,21 @@ function askForKey(reason) {
   });
 }
 
+// On a narrow screen the conversation list is a drawer over the chat (☰ opens it). It covers the
+// ☰ button, so a tap on the chat beside it, or Esc, closes it. Returns a function that closes it.
+function setupDrawer() {
+  const sidebar = document.getElementById('sidebar');
+  const toggle = document.getElementById('toggle-sidebar');
+  const setOpen = (open) => {
+    sidebar.classList.toggle('open', open);
+    toggle.setAttribute('aria-expanded', String(open));
+  };
+  toggle.addEventListener('click', (e) => { e.stopPropagation(); setOpen(!sidebar.classList.contains('open')); });
+  document.querySelector('main.chat').addEventListener('click', () => { if (sidebar.classList.contains('open')) setOpen(false); });
+  document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && sidebar.classList.contains('open')) setOpen(false); });
+  return () => setOpen(false);
+}
+
 async function start() {
   setupTheme();
   const missing = librariesMissing();
@@ -42,6 +57,7 @@ async function start() {
   const config = await api.uiConfig().catch(() => ({ keys_required: false }));
   if (config.keys_required && !api.getKey()) await askForKey('');
 
+  const closeDrawer = setupDrawer();
   let chat;
   const settings = new SettingsPanel((s) => chat.settingsChanged(s));
   const history = new History({
@@ -49,7 +65,7 @@ async function start() {
       try {
         chat.load(await api.getConversation(id));
         history.setActive(id);
-        document.getElementById('sidebar').classList.remove('open');
+        closeDrawer();
       } catch (e) { showError(e); }
     },
     onDeleted: (id) => { if (chat.conversation.id === id) chat.newChat(); },
@@ -60,9 +76,10 @@ async function start() {
     onSaved: (id) => { history.setActive(id); history.refresh(); },
     onError: showError,
   });
-  document.getElementById('new-chat').addEventListener('click', () => { chat.newChat(); history.setActive(null); });
-  document.getElementById('toggle-sidebar').addEventListener('click', () => {
-    document.getElementById('sidebar').classList.toggle('open');
+  document.getElementById('new-chat').addEventListener('click', () => {
+    chat.newChat();
+    history.setActive(null);
+    closeDrawer();
   });
   await settings.loadModels();
   chat.newChat();

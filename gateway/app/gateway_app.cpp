@@ -4,6 +4,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <future>
 #include <optional>
 #include <thread>
 
@@ -11,6 +12,7 @@
 #include "gateway/app/rate_limiter.h"
 #include "gateway/app/status_routes.h"
 #include "gateway/app/ui_routes.h"
+#include "gateway/links/grpc_link.h"
 #include "gateway/links/link_set.h"
 #include "gateway/links/prober.h"
 #include "gateway/proxy/proxy.h"
@@ -78,7 +80,7 @@ int run_gateway(const GatewayConfig& config) {
   Prober prober(upstream_ioc, links, pools, milliseconds(config.probe_interval_ms),
                 milliseconds(config.probe_timeout_ms));
   GatewayMetrics metrics;
-  ProxyContext proxy{upstream_ioc, links, pools, to_ms(config.upstream_timeout),
+  ProxyContext proxy{upstream_ioc, links, pools, to_ms(config.upstream_timeout), to_ms(config.upstream_total_timeout),
                      milliseconds(std::max<int64_t>(config.probe_timeout_ms, 2000)),
                      [&metrics](double seconds) { metrics.added_latency.observe(seconds); }};
   // Monitoring (issue 13): host collectors, the links' round trips, switch_link reported as an alert.
@@ -173,6 +175,12 @@ int run_gateway(const GatewayConfig& config) {
     prober.stop();
     for (auto& p : pools) p->clear();
   });
+  // gRPC calls finish on gRPC's threads and post to upstream_ioc: cancel them and wait until they
+  // are gone before the context stops and is destroyed (a post after that would crash).
+  if (!end_grpc_calls(std::chrono::seconds(10))) log::warn("gRPC calls still in flight after 10 s; stopping anyway");
+  std::promise<void> drained;  // what they posted runs first: the context runs in order
+  boost::asio::post(upstream_ioc, [&drained] { drained.set_value(); });
+  drained.get_future().wait_for(std::chrono::seconds(5));
   work.reset();
   upstream_ioc.stop();
   upstream_thread.join();

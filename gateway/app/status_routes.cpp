@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "http/http_server.h"
+
 namespace tandem::gateway {
 namespace {
 
@@ -131,6 +133,9 @@ std::string render_metrics(const LinksSnapshot& s, const GatewayMetrics& m) {
   histogram(out, "tandem_gateway_added_latency_seconds", "", m.added_latency.snapshot());
   head(out, "tandem_gateway_rate_limited_total", "counter", "Requests refused with 429 by the per-key rate limit");
   out << "tandem_gateway_rate_limited_total " << m.rate_limited.value() << "\n";
+  head(out, "tandem_gateway_stream_buffered_bytes", "gauge",
+       "Bytes of streamed responses waiting to be written to clients that read slowly");
+  out << "tandem_gateway_stream_buffered_bytes " << http::queued_stream_bytes() << "\n";
   head(out, "process_resident_memory_bytes", "gauge", "Resident set size of the gateway");
   out << "process_resident_memory_bytes " << metrics::process_resident_bytes() << "\n";
   if (m.extra) out << m.extra();

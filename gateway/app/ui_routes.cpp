@@ -1,6 +1,7 @@
 #include "gateway/app/ui_routes.h"
 
 #include <boost/asio/post.hpp>
+#include <charconv>
 #include <fstream>
 #include <sstream>
 
@@ -144,28 +145,36 @@ void UiServices::add_routes(http::Router& router) {
                                    {"links", links}}));
   });
 
+  // Each history route checks the request here, on the I/O thread, and runs its database calls on
+  // the history thread (history_worker_), which sends the answer.
   router.add("GET", "/api/conversations", [this](const http::HttpRequest& request, std::shared_ptr<http::Responder> responder) {
-    const std::string q = query_param(request.target, "q");
+    std::string q = query_param(request.target, "q");
     if (q.size() > 1000) return send_error(responder, http::invalid_request("q: longer than 1000 bytes", "q"));
-    auto list = store_->list(q);
-    if (!list) return send_error(responder, http::internal_error(list.error()));
-    responder->send(json_response(*list));
+    on_history_thread(std::move(responder), [this, q = std::move(q)] {
+      auto list = store_->list(q);
+      if (!list) return http::error_response(http::internal_error(list.error()));
+      return json_response(*list);
+    });
   });
   router.add("POST", "/api/conversations", [this](const http::HttpRequest& request, std::shared_ptr<http::Responder> responder) {
     auto body = parse_body(request, responder);
     if (!body) return;
     auto valid = validated_conversation(*body);
     if (!valid) return send_error(responder, http::invalid_request(valid.error()));
-    auto created = store_->create(*valid);
-    if (!created) return send_error(responder, http::internal_error(created.error()));
-    responder->send(json_response(*created, 201));
+    on_history_thread(std::move(responder), [this, c = std::move(*valid)] {
+      auto created = store_->create(c);
+      if (!created) return http::error_response(http::internal_error(created.error()));
+      return json_response(*created, 201);
+    });
   });
   router.add("GET", "/api/conversations/export", [this](const http::HttpRequest&, std::shared_ptr<http::Responder> responder) {
-    auto all = store_->all();
-    if (!all) return send_error(responder, http::internal_error(all.error()));
-    http::HttpResponse r = json_response({{"format", "tandem-conversations"}, {"version", 1}, {"conversations", *all}});
-    r.headers.emplace_back("Content-Disposition", "attachment; filename=\"tandem-conversations.json\"");
-    responder->send(std::move(r));
+    on_history_thread(std::move(responder), [this] {
+      auto all = store_->all();
+      if (!all) return http::error_response(http::internal_error(all.error()));
+      http::HttpResponse r = json_response({{"format", "tandem-conversations"}, {"version", 1}, {"conversations", *all}});
+      r.headers.emplace_back("Content-Disposition", "attachment; filename=\"tandem-conversations.json\"");
+      return r;
+    });
   });
   router.add("POST", "/api/conversations/import", [this](const http::HttpRequest& request, std::shared_ptr<http::Responder> responder) {
     auto body = parse_body(request, responder);
@@ -187,13 +196,15 @@ void UiServices::add_routes(http::Router& router) {
       }
       valid.push_back(std::move(*c));
     }
-    json ids = json::array();
-    for (const auto& c : valid) {
-      auto created = store_->create(c, /*keep_times=*/true);
-      if (!created) return send_error(responder, http::internal_error(created.error()));
-      ids.push_back((*created)["id"]);
-    }
-    responder->send(json_response({{"imported", ids.size()}, {"ids", ids}}));
+    on_history_thread(std::move(responder), [this, valid = std::move(valid)] {
+      json ids = json::array();
+      for (const auto& c : valid) {
+        auto created = store_->create(c, /*keep_times=*/true);
+        if (!created) return http::error_response(http::internal_error(created.error()));
+        ids.push_back((*created)["id"]);
+      }
+      return json_response({{"imported", ids.size()}, {"ids", ids}});
+    });
   });
   auto with_id = [](const http::HttpRequest& request, const std::shared_ptr<http::Responder>& responder)
       -> std::optional<std::string> {
@@ -208,10 +219,12 @@ void UiServices::add_routes(http::Router& router) {
   router.add_prefix("GET", "/api/conversations/", [this, with_id](const http::HttpRequest& request, std::shared_ptr<http::Responder> responder) {
     auto id = with_id(request, responder);
     if (!id) return;
-    auto c = store_->get(*id);
-    if (!c) return send_error(responder, http::internal_error(c.error()));
-    if (!*c) return send_error(responder, http::not_found("no conversation " + *id + "; it may have been deleted"));
-    responder->send(json_response(**c));
+    on_history_thread(std::move(responder), [this, id = std::move(*id)] {
+      auto c = store_->get(id);
+      if (!c) return http::error_response(http::internal_error(c.error()));
+      if (!*c) return http::error_response(http::not_found("no conversation " + id + "; it may have been deleted"));
+      return json_response(**c);
+    });
   });
   router.add_prefix("PUT", "/api/conversations/", [this, with_id](const http::HttpRequest& request, std::shared_ptr<http::Responder> responder) {
     auto id = with_id(request, responder);
@@ -220,20 +233,26 @@ void UiServices::add_routes(http::Router& router) {
     if (!body) return;
     auto valid = validated_conversation(*body);
     if (!valid) return send_error(responder, http::invalid_request(valid.error()));
-    auto replaced = store_->replace(*id, *valid);
-    if (!replaced) return send_error(responder, http::internal_error(replaced.error()));
-    if (!*replaced) return send_error(responder, http::not_found("no conversation " + *id + "; create it with POST /api/conversations"));
-    auto c = store_->get(*id);
-    if (!c || !*c) return send_error(responder, http::not_found("no conversation " + *id));
-    responder->send(json_response(**c));
+    on_history_thread(std::move(responder), [this, id = std::move(*id), c = std::move(*valid)] {
+      auto replaced = store_->replace(id, c);
+      if (!replaced) return http::error_response(http::internal_error(replaced.error()));
+      if (!*replaced) {
+        return http::error_response(http::not_found("no conversation " + id + "; create it with POST /api/conversations"));
+      }
+      auto stored = store_->get(id);
+      if (!stored || !*stored) return http::error_response(http::not_found("no conversation " + id));
+      return json_response(**stored);
+    });
   });
   router.add_prefix("DELETE", "/api/conversations/", [this, with_id](const http::HttpRequest& request, std::shared_ptr<http::Responder> responder) {
     auto id = with_id(request, responder);
     if (!id) return;
-    auto removed = store_->remove(*id);
-    if (!removed) return send_error(responder, http::internal_error(removed.error()));
-    if (!*removed) return send_error(responder, http::not_found("no conversation " + *id));
-    responder->send(json_response({{"deleted", *id}}));
+    on_history_thread(std::move(responder), [this, id = std::move(*id)] {
+      auto removed = store_->remove(id);
+      if (!removed) return http::error_response(http::internal_error(removed.error()));
+      if (!*removed) return http::error_response(http::not_found("no conversation " + id));
+      return json_response({{"deleted", id}});
+    });
   });
 
   router.add("GET", "/api/timeseries", [this](const http::HttpRequest& request, std::shared_ptr<http::Responder> responder) {
@@ -241,7 +260,20 @@ void UiServices::add_routes(http::Router& router) {
     if (!range.empty() && range != "15m" && range != "24h") {
       return send_error(responder, http::invalid_request("range: use 15m (1 s points) or 24h (1 min points)", "range"));
     }
-    json body = series_.to_json(range == "24h");
+    // since: the "end" of an earlier answer (unix seconds), for only the points after it.
+    const std::string since_text = query_param(request.target, "since");
+    std::optional<int64_t> since;
+    if (!since_text.empty()) {
+      int64_t value = 0;
+      const auto [end, ec] = std::from_chars(since_text.data(), since_text.data() + since_text.size(), value);
+      if (ec != std::errc() || end != since_text.data() + since_text.size() || value < 0) {
+        return send_error(responder, http::invalid_request(
+            "since: use the \"end\" of an earlier answer (unix seconds, a whole number >= 0), or leave it out "
+            "for the whole range", "since"));
+      }
+      since = value;
+    }
+    json body = series_.to_json(range == "24h", since);
     const LinksSnapshot s = links_.snapshot();
     json events = json::array();
     for (const auto& e : s.events) {
@@ -258,6 +290,16 @@ void UiServices::add_routes(http::Router& router) {
   });
 }
 
+void UiServices::on_history_thread(std::shared_ptr<http::Responder> responder, std::function<http::HttpResponse()> work) {
+  history_worker_->post([responder = std::move(responder), work = std::move(work)] {
+    try {
+      responder->send(work());
+    } catch (const std::exception& e) {  // a handler never throws: the client gets a 500, not silence
+      responder->send(http::error_response(http::internal_error(std::string("conversation history: ") + e.what())));
+    }
+  });
+}
+
 void UiServices::start() {
   thread_ = std::thread([this] { sample_loop(); });
 }
@@ -269,6 +311,7 @@ void UiServices::stop() {
   }
   stop_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  history_worker_.reset();  // runs what was posted, then joins
 }
 
 // Asks every link for its /metrics on the upstream thread; answers land in latest_.

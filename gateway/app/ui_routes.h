@@ -9,12 +9,14 @@
 //   GET|PUT|DELETE /api/conversations/{id}      the whole conversation / replace it / delete it
 //   GET  /api/conversations/export              {"conversations": [whole ones]}
 //   POST /api/conversations/import              the same shape -> {"imported": N, "ids": [...]}
-//   GET  /api/timeseries[?range=24h]            SeriesStore::to_json plus "events" (link switches)
+//   GET  /api/timeseries[?range=24h][&since=T]  SeriesStore::to_json plus "events" (link switches);
+//                                               since=T (an earlier answer's "end"): points after T only
 // The page and its files need no key (the page asks for it); the APIs do when keys are configured.
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -22,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/file_worker.h"
 #include "core/result.h"
 #include "gateway/config/gateway_config.h"
 #include "gateway/history/conversation_store.h"
@@ -52,7 +55,9 @@ class UiServices {
   void add_routes(http::Router& router);
   // Paths that need no API key: the page and its files, and /api/ui/config.
   std::vector<std::string> public_paths() const;
-  // The once-a-second sampler thread.
+  // The once-a-second sampler thread. stop() also finishes the history calls already posted (their
+  // answers go to the HTTP server's I/O context, which must still exist: call it after the
+  // server's stop(), before the server is destroyed); no route may run after it.
   void start();
   void stop();
 
@@ -61,12 +66,19 @@ class UiServices {
              std::vector<std::unique_ptr<UpstreamPool>>& pools, std::unique_ptr<ConversationStore> store);
   void sample_loop();
   void fetch_metrics();
+  // Runs `work` (history calls that make the answer) on history_worker_ and sends what it gives.
+  void on_history_thread(std::shared_ptr<http::Responder> responder, std::function<http::HttpResponse()> work);
 
   const GatewayConfig& config_;
   LinkSet& links_;
   boost::asio::io_context& upstream_ioc_;
   std::vector<std::unique_ptr<UpstreamPool>>& pools_;
   std::unique_ptr<ConversationStore> store_;
+  // The history's one thread: every store_ call runs there, in order, never on an HTTP I/O thread,
+  // where a locked or slow database file (SQLite waits out its busy timeout) would stall every
+  // connection that thread serves. Declared after store_, so that it finishes its tasks before the
+  // store closes; stop() ends it earlier (null after).
+  std::unique_ptr<server::FileWorker> history_worker_ = std::make_unique<server::FileWorker>();
   UiAssets assets_;
   SeriesStore series_;
   DashboardSampler sampler_;

@@ -52,6 +52,7 @@ struct GatewayConfig {
   double write_timeout = 0;
   int64_t upstream_connect_timeout_ms = 0;
   double upstream_timeout = 0;  // longest wait for the next bytes of an upstream response
+  double upstream_total_timeout = 0;  // longest whole response from one link; 0 = no cap
   double shutdown_grace = 0;
   // security
   std::vector<std::string> api_keys;  // users' keys; empty = open

@@ -72,8 +72,13 @@ const std::vector<GatewayOptionSpec> kOptions = {
     {"timeouts.upstream_connect_ms", "", &GatewayConfig::upstream_connect_timeout_ms, "1000", "milliseconds",
      "Time to open a connection to a link; past it the link has failed", &config::in_range<10, 600000>},
     {"timeouts.upstream_seconds", "", &GatewayConfig::upstream_timeout, "600", "seconds",
-     "Longest wait for the next bytes of a link's response (a queued generation waits too)",
+     "Longest wait for the next bytes of a link's response (a queued generation waits too); a "
+     "generation that keeps sending is never cut by it, a stalled one is. HTTP and gRPC links alike",
      &config::in_range<1, 86400>},
+    {"timeouts.upstream_total_seconds", "", &GatewayConfig::upstream_total_timeout, "3600", "seconds",
+     "Longest a whole response from one link may take, however steadily it sends; 0 = no cap. HTTP and "
+     "gRPC links alike (a gRPC call's deadline)",
+     &config::in_range<0, 604800>},
     {"timeouts.shutdown_grace_seconds", "", &GatewayConfig::shutdown_grace, "10", "seconds",
      "On SIGTERM, time in-flight requests get to finish before they are cut", &config::in_range<0, 3600>},
 

@@ -2,7 +2,8 @@
 // The gateway's conversations in one SQLite file (history.path; "" keeps them in memory until the
 // gateway stops). One table: a row per conversation with its messages as JSON text, plus a
 // lower-cased copy of the title and message text for search. Thread-safe: one mutex around the
-// connection; every call is a few small statements on a local file, so HTTP handlers may call it.
+// connection. A call can block (up to the 2 s busy timeout while another process holds the file's
+// lock), so the gateway makes them on its history thread (app/ui_routes.h), not on HTTP I/O threads.
 
 #include <cstdint>
 #include <mutex>

@@ -4,8 +4,10 @@
 #include <grpcpp/grpcpp.h>
 
 #include <boost/asio/post.hpp>
+#include <condition_variable>
 #include <map>
 #include <mutex>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "tandem/v1/inference.grpc.pb.h"
@@ -14,6 +16,19 @@ namespace tandem::gateway {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+struct CallRegistry {
+  std::mutex mutex;
+  std::condition_variable idle;
+  std::set<grpc::ClientContext*> unfinished;  // what shutdown cancels; each context is alive
+  int64_t alive = 0;                          // GrpcCallTracking objects not yet destroyed
+  bool ending = false;
+};
+
+CallRegistry& registry() {
+  static CallRegistry r;
+  return r;
+}
 
 // grpc.health.v1's two messages, written by hand (one string field in, one enum out), so the
 // gateway needs no generated code for them.
@@ -52,6 +67,7 @@ FetchResult failure_of(const grpc::Status& status, double rtt_ms) {
 void health_check(boost::asio::io_context& ioc, const LinkConfig& link, std::chrono::milliseconds timeout,
                   std::function<void(FetchResult)> done) {
   struct Call {
+    GrpcCallTracking tracking;  // first: destroyed last
     grpc::ClientContext context;
     grpc::ByteBuffer request;
     grpc::ByteBuffer response;
@@ -61,6 +77,7 @@ void health_check(boost::asio::io_context& ioc, const LinkConfig& link, std::chr
   auto call = std::make_shared<Call>();
   call->stub = std::make_unique<grpc::GenericStub>(grpc_channel(link));
   call->context.set_deadline(std::chrono::system_clock::now() + timeout);
+  if (!call->tracking.start(&call->context)) call->context.TryCancel();  // shutting down
   const std::string bytes = health_request("");
   grpc::Slice slice(bytes);
   call->request = grpc::ByteBuffer(&slice, 1);
@@ -76,12 +93,14 @@ void health_check(boost::asio::io_context& ioc, const LinkConfig& link, std::chr
                             r.status = health_status(call->response) == 1 ? 200 : 503;
                           }
                           boost::asio::post(ioc, [done, r = std::move(r)]() mutable { done(std::move(r)); });
+                          call->tracking.finish();
                         });
 }
 
 void list_models(boost::asio::io_context& ioc, const LinkConfig& link, const std::string& api_key,
                  std::chrono::milliseconds timeout, std::function<void(FetchResult)> done) {
   struct Call {
+    GrpcCallTracking tracking;  // first: destroyed last
     grpc::ClientContext context;
     tandem::v1::ListModelsRequest request;
     tandem::v1::ListModelsResponse response;
@@ -92,6 +111,7 @@ void list_models(boost::asio::io_context& ioc, const LinkConfig& link, const std
   call->stub = tandem::v1::Inference::NewStub(grpc_channel(link));
   call->context.set_deadline(std::chrono::system_clock::now() + timeout);
   if (!api_key.empty()) call->context.AddMetadata("authorization", "Bearer " + api_key);
+  if (!call->tracking.start(&call->context)) call->context.TryCancel();  // shutting down
   call->stub->async()->ListModels(&call->context, &call->request, &call->response,
                                   [call, &ioc, done = std::move(done)](grpc::Status status) {
                                     const double rtt =
@@ -111,6 +131,7 @@ void list_models(boost::asio::io_context& ioc, const LinkConfig& link, const std
                                       r.body = nlohmann::json{{"object", "list"}, {"data", data}}.dump();
                                     }
                                     boost::asio::post(ioc, [done, r = std::move(r)]() mutable { done(std::move(r)); });
+                                    call->tracking.finish();
                                   });
 }
 
@@ -139,6 +160,49 @@ std::shared_ptr<grpc::Channel> grpc_channel(const LinkConfig& link) {
     channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
   }
   return channel;
+}
+
+GrpcCallTracking::GrpcCallTracking() {
+  CallRegistry& r = registry();
+  std::lock_guard lock(r.mutex);
+  ++r.alive;
+}
+
+GrpcCallTracking::~GrpcCallTracking() {
+  CallRegistry& r = registry();
+  std::lock_guard lock(r.mutex);
+  if (context_) r.unfinished.erase(context_);  // a call that never finished (never started)
+  if (--r.alive == 0) r.idle.notify_all();
+}
+
+bool GrpcCallTracking::start(grpc::ClientContext* context) {
+  CallRegistry& r = registry();
+  std::lock_guard lock(r.mutex);
+  context_ = context;
+  r.unfinished.insert(context);
+  return !r.ending;
+}
+
+void GrpcCallTracking::finish() {
+  CallRegistry& r = registry();
+  std::lock_guard lock(r.mutex);
+  if (context_) r.unfinished.erase(context_);
+  context_ = nullptr;
+}
+
+bool end_grpc_calls(std::chrono::milliseconds limit) {
+  CallRegistry& r = registry();
+  std::unique_lock lock(r.mutex);
+  r.ending = true;
+  // Under the lock: a context leaves `unfinished` before it is destroyed, so each one is alive.
+  for (grpc::ClientContext* context : r.unfinished) context->TryCancel();
+  return r.idle.wait_for(lock, limit, [&r] { return r.alive == 0; });
+}
+
+bool wait_for_grpc_calls(std::chrono::milliseconds limit) {
+  CallRegistry& r = registry();
+  std::unique_lock lock(r.mutex);
+  return r.idle.wait_for(lock, limit, [&r] { return r.alive == 0; });
 }
 
 void fetch_link(boost::asio::io_context& ioc, const LinkConfig& link, UpstreamPool& pool, const std::string& target,

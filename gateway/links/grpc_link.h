@@ -21,7 +21,8 @@
 
 namespace grpc {
 class Channel;
-}
+class ClientContext;
+}  // namespace grpc
 
 namespace tandem::gateway {
 
@@ -33,5 +34,32 @@ std::shared_ptr<grpc::Channel> grpc_channel(const LinkConfig& link);
 // "/v1/models" is ListModels; any other target answers 404.
 void fetch_link(boost::asio::io_context& ioc, const LinkConfig& link, UpstreamPool& pool, const std::string& target,
                 const std::string& api_key, std::chrono::milliseconds timeout, std::function<void(FetchResult)> done);
+
+// The gateway's gRPC calls, so that shutdown can end them before the upstream I/O context they post
+// to stops: their callbacks run on gRPC's threads, which outlive it, and an object that owns a call
+// may be released on one of them. Each such object has a GrpcCallTracking as its FIRST member (so
+// it is destroyed last, after the call's ClientContext and stub):
+// - start(context) before the call starts; false once shutdown has begun: cancel the call at once;
+// - finish() in the call's last callback, after its last post: there is nothing left to cancel.
+// Thread safe.
+class GrpcCallTracking {
+ public:
+  GrpcCallTracking();
+  ~GrpcCallTracking();
+  GrpcCallTracking(const GrpcCallTracking&) = delete;
+  GrpcCallTracking& operator=(const GrpcCallTracking&) = delete;
+  bool start(grpc::ClientContext* context);
+  void finish();
+
+ private:
+  grpc::ClientContext* context_ = nullptr;  // while started and not finished
+};
+
+// Cancels every call started and not finished, refuses new ones, and waits until every tracked
+// object is destroyed: true when that happened within `limit`. For the gateway's shutdown.
+bool end_grpc_calls(std::chrono::milliseconds limit);
+// Waits, without cancelling, until every tracked object is destroyed (a tool's short calls, before
+// it moves on or exits); true when that happened within `limit`.
+bool wait_for_grpc_calls(std::chrono::milliseconds limit);
 
 }  // namespace tandem::gateway

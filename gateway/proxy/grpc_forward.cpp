@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cstdlib>
 #include <ctime>
 #include <mutex>
@@ -12,6 +13,8 @@
 #include <type_traits>
 
 #include "gateway/links/grpc_link.h"
+#include "gateway/proxy/grpc_chat_translation.h"
+#include "gateway/proxy/proxy.h"
 #include "http/api_error.h"
 #include "openai/completion_request.h"
 #include "openai/response_builder.h"
@@ -22,20 +25,18 @@ namespace {
 
 using nlohmann::json;
 using Kind = GrpcOutcome::Kind;
+using Clock = std::chrono::steady_clock;
 
-std::string text_of(const json& content) {
-  if (content.is_string()) return content.get<std::string>();
-  std::string text;  // an array of parts: the text ones (the parser refused any other kind)
-  if (content.is_array()) {
-    for (const auto& part : content) {
-      if (part.is_object() && part.contains("text") && part["text"].is_string()) text += part["text"].get<std::string>();
-    }
-  }
+std::string seconds_text(std::chrono::milliseconds ms) {
+  const auto s = ms.count() / 1000.0;
+  char text[32];
+  std::snprintf(text, sizeof text, s == static_cast<double>(static_cast<int64_t>(s)) ? "%.0f s" : "%.1f s", s);
   return text;
 }
 
-// Copies the request's sampling fields onto the proto; the body passed the backend's parser.
-void fill_sampling(const json& body, tandem::v1::Sampling& s) {
+// Copies the request's sampling fields onto the proto; the body passed the backend's parser, whose
+// reading (`parsed`) gives logit_bias its token ids and float values.
+void fill_sampling(const json& body, const openai::CompletionRequest& parsed, tandem::v1::Sampling& s) {
   auto number = [&](const char* name) -> const json* {
     auto it = body.find(name);
     return it != body.end() && it->is_number() ? &*it : nullptr;
@@ -59,19 +60,30 @@ void fill_sampling(const json& body, tandem::v1::Sampling& s) {
       for (const auto& x : *it) s.add_stop(x.get<std::string>());
     }
   }
+  // Keys like "5" and "05" name one token; the sampler adds both biases, and so does this.
+  for (const auto& [id, bias] : parsed.sampling.logit_bias) (*s.mutable_logit_bias())[id] += bias;
 }
 
-// What gRPC cannot carry: refused rather than silently dropped.
-std::optional<http::ApiError> not_carried(const json& body) {
-  for (const char* name : {"logprobs", "top_logprobs", "echo", "suffix", "best_of"}) {
-    auto it = body.find(name);
-    if (it != body.end() && !it->is_null() && *it != false && *it != 0) {
-      return http::invalid_request(std::string(name) + " is not available through a gRPC link; leave it out, or "
-                                   "ask the gateway's administrator for an HTTP link",
-                                   name);
-    }
+// What gRPC cannot carry: refused rather than silently dropped. Every field the backend's parser
+// accepts is either carried (fill_sampling, fill_chat_request: messages, tools, tool_choice,
+// parallel_tool_calls, chat_template_kwargs, response_format; stream and stream_options, which
+// the gateway answers itself), ignored by the backend's HTTP API too (user, metadata, store,
+// service_tier, reasoning_effort, modalities), or refused here with a 400 naming it. `parsed` is
+// the backend parser's reading of `body`.
+std::optional<http::ApiError> not_carried(const json& body, const openai::CompletionRequest& parsed) {
+  // (echo, suffix and best_of other than their defaults the parser refused already.)
+  // logprobs (chat: true; completions: any integer, 0 included) and top_logprobs: the proto's
+  // chunks carry no log probabilities.
+  if (parsed.top_logprobs >= 0) {
+    const bool top = parsed.chat && body.contains("top_logprobs") && body["top_logprobs"].is_number() &&
+                     body["top_logprobs"] != 0;
+    const std::string name = top ? "top_logprobs" : "logprobs";
+    return http::invalid_request(name + " is not available through a gRPC link (the gRPC API streams text without "
+                                        "log probabilities); leave it out, or ask the gateway's administrator for "
+                                        "an HTTP link",
+                                 name);
   }
-  if (auto it = body.find("n"); it != body.end() && it->is_number() && *it != 1) {
+  if (parsed.n != 1) {
     return http::invalid_request("n must be 1 through a gRPC link; send one request per reply", "n");
   }
   return std::nullopt;
@@ -101,8 +113,7 @@ http::ApiError api_error_of(const grpc::Status& status, const std::multimap<grpc
 // A gRPC UNAVAILABLE without Tandem's error code never reached the service: the link is down.
 bool is_connection_failure(const grpc::Status& status,
                            const std::multimap<grpc::string_ref, grpc::string_ref>& trailers) {
-  return (status.error_code() == grpc::StatusCode::UNAVAILABLE && trailers.find("tandem-error-code") == trailers.end()) ||
-         status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+  return status.error_code() == grpc::StatusCode::UNAVAILABLE && trailers.find("tandem-error-code") == trailers.end();
 }
 
 template <class Request, class Chunk>
@@ -111,17 +122,20 @@ class Forward final : public GrpcCall, public grpc::ClientReadReactor<Chunk> {
   Forward(boost::asio::io_context& ioc, std::shared_ptr<http::Responder> responder, bool chat, bool stream,
           bool include_usage, bool may_retry, std::function<void(GrpcOutcome)> done)
       : ioc_(ioc), responder_(std::move(responder)), chat_(chat), stream_(stream), include_usage_(include_usage),
-        may_retry_(may_retry), done_(std::move(done)) {}
+        may_retry_(may_retry), done_(std::move(done)), idle_timer_(std::make_unique<boost::asio::steady_timer>(ioc)) {}
 
-  void start(const LinkConfig& link, Request request, std::chrono::milliseconds timeout,
-             std::shared_ptr<Forward> self) {
-    self_ = std::move(self);
+  void start(const LinkConfig& link, Request request, GrpcTimeouts timeouts, std::shared_ptr<Forward> self) {
+    self_ = self;
     link_name_ = link.name;
     request_ = std::move(request);
+    timeouts_ = timeouts;
     stub_ = tandem::v1::Inference::NewStub(grpc_channel(link));
     if (!link.api_key.empty()) context_.AddMetadata("authorization", "Bearer " + link.api_key);
-    // Each wait on the link is bounded by proxy.upstream_timeout; a generation as a whole too.
-    context_.set_deadline(std::chrono::system_clock::now() + timeout);
+    // The whole call's cap is gRPC's deadline; each wait's bound is the idle timer (watch_idle).
+    if (timeouts.total.count() > 0) context_.set_deadline(std::chrono::system_clock::now() + timeouts.total);
+    if (!tracking_.start(&context_)) context_.TryCancel();  // the gateway is shutting down
+    last_read_.store(Clock::now().time_since_epoch().count());
+    watch_idle(std::move(self), timeouts.idle);
     if constexpr (std::is_same_v<Request, tandem::v1::ChatRequest>) {
       stub_->async()->Chat(&context_, &request_, this);
     } else {
@@ -138,24 +152,70 @@ class Forward final : public GrpcCall, public grpc::ClientReadReactor<Chunk> {
 
   void OnReadDone(bool ok) override {
     if (!ok) return;  // the stream ended: OnDone has the status
+    last_read_.store(Clock::now().time_since_epoch().count());
     if (header_.id.empty()) header_ = {chunk_.id(), static_cast<int64_t>(std::time(nullptr)), chunk_.model()};
+    add_to_reply(chunk_);
     if (!chunk_.finish_reason().empty()) {
-      text_ += chunk_.text();
       last_ = chunk_;
-    } else {
-      text_ += chunk_.text();
-      if (stream_) send_text(chunk_.text());
+    } else if (stream_) {
+      send_parts(chunk_);
     }
-    this->StartRead(&chunk_);
+    read_when_client_keeps_up();
   }
 
   void OnDone(const grpc::Status& status) override {
+    {
+      std::lock_guard lock(read_mutex_);
+      finished_ = true;
+    }
     GrpcOutcome outcome = finish(status);
-    boost::asio::post(ioc_, [done = std::move(done_), outcome = std::move(outcome)] { done(outcome); });
+    // What belongs to the upstream I/O thread (the timer, the responder) is let go there; the last
+    // reference may be dropped on either thread, and shutdown waits for it (tracking_).
+    boost::asio::post(ioc_, [self = self_, done = std::move(done_), outcome = std::move(outcome)] {
+      self->idle_timer_->cancel();
+      self->idle_timer_.reset();
+      self->responder_.reset();
+      done(outcome);
+    });
+    tracking_.finish();
     self_.reset();  // the last thing: may delete this
   }
 
  private:
+  // Backpressure (proxy.h): the next message is asked for once the client has taken most of what
+  // it was sent, so gRPC's flow control holds the backend back meanwhile. The waiter runs once the
+  // client's writes drain or it disconnects (then cancel() ends the call, and OnDone comes without
+  // a read). The waiter does not keep the call alive, so shutdown's wait for it is not held up by
+  // a client that stopped reading. The idle timer does not count the wait (paused_).
+  void read_when_client_keeps_up() {
+    if (!started_ || responder_->pending_bytes() <= kClientPendingLimit) return this->StartRead(&chunk_);
+    paused_ = true;
+    responder_->when_drained(kClientPendingLimit / 2, [weak = std::weak_ptr<Forward>(self_)] {
+      auto self = weak.lock();  // self_ holds the call until OnDone; after it, nothing is left to read
+      if (!self) return;
+      std::lock_guard lock(self->read_mutex_);
+      if (self->finished_) return;  // the call ended meanwhile (cancelled): no more reads
+      self->last_read_.store(Clock::now().time_since_epoch().count());
+      self->paused_ = false;
+      self->StartRead(&self->chunk_);
+    });
+  }
+
+  // Cancels the call when nothing has come from the link for `idle` (before the first chunk too).
+  // Runs on the upstream I/O thread; holds the call alive until it fires or is stopped.
+  void watch_idle(std::shared_ptr<Forward> self, Clock::duration wait) {
+    idle_timer_->expires_after(wait);
+    idle_timer_->async_wait([self = std::move(self)](const boost::system::error_code& ec) mutable {
+      if (ec || self->finished_) return;
+      if (self->paused_) return self->watch_idle(std::move(self), self->timeouts_.idle);  // the client's wait
+      const Clock::time_point last{Clock::duration(self->last_read_.load())};
+      const Clock::duration quiet = Clock::now() - last;
+      if (quiet < self->timeouts_.idle) return self->watch_idle(std::move(self), self->timeouts_.idle - quiet);
+      self->timed_out_ = true;
+      self->context_.TryCancel();
+    });
+  }
+
   void begin_stream() {
     if (started_) return;
     started_ = true;
@@ -166,11 +226,24 @@ class Forward final : public GrpcCall, public grpc::ClientReadReactor<Chunk> {
     }
   }
 
-  void send_text(const std::string& text) {
+  void add_to_reply(const Chunk& chunk) {
+    if constexpr (std::is_same_v<Chunk, tandem::v1::ChatChunk>) {
+      reply_.add(chunk);
+    } else {
+      text_ += chunk.text();
+    }
+  }
+
+  // A chunk's text (chat: and reasoning and call pieces) as the HTTP API streams them.
+  void send_parts(const Chunk& chunk) {
     begin_stream();
-    if (text.empty()) return;
-    responder_->send_chunk(openai::sse_data(chat_ ? openai::chat_chunk(header_, {{"content", text}}, "", include_usage_)
-                                                  : openai::text_chunk(header_, text, "", include_usage_)));
+    if constexpr (std::is_same_v<Chunk, tandem::v1::ChatChunk>) {
+      for (json& delta : openai::chat_reply_deltas(reply_delta_of(chunk))) {
+        responder_->send_chunk(openai::sse_data(openai::chat_chunk(header_, std::move(delta), "", include_usage_)));
+      }
+    } else if (!chunk.text().empty()) {
+      responder_->send_chunk(openai::sse_data(openai::text_chunk(header_, chunk.text(), "", include_usage_)));
+    }
   }
 
   json timings() const {
@@ -181,17 +254,34 @@ class Forward final : public GrpcCall, public grpc::ClientReadReactor<Chunk> {
 
   GrpcOutcome finish(const grpc::Status& status) {
     if (cancelled_) return {Kind::kCancelled, 499, "", false};
+    if (timed_out_ || status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      // As an HTTP link's timeout: the link is slow or stalled, not unreachable.
+      const std::string why = timed_out_ ? "no answer within " + seconds_text(timeouts_.idle) +
+                                               " (timeouts.upstream_seconds)"
+                                         : "the response took longer than " + seconds_text(timeouts_.total) +
+                                               " (timeouts.upstream_total_seconds)";
+      if (!started_) return {Kind::kFailedBeforeBytes, 0, why, false};
+      const http::ApiError error{502, "the link " + link_name_ + " failed during the response: " + why +
+                                          "; the text so far is incomplete",
+                                 "server_error", "", "upstream_failed"};
+      responder_->end_stream("data: " + http::error_response(error).body + "\n\n");
+      return {Kind::kFailedAfterBytes, error.status, why, false};
+    }
     if (status.ok() && last_) {
       const openai::Usage usage{last_->usage().prompt_tokens(), last_->usage().completion_tokens()};
       if (!stream_) {
-        json body = chat_ ? openai::chat_completion(header_, text_, last_->finish_reason(), usage)
-                          : openai::text_completion(header_, text_, last_->finish_reason(), usage);
+        json body;
+        if constexpr (std::is_same_v<Chunk, tandem::v1::ChatChunk>) {
+          body = openai::chat_completion(header_, reply_.content, last_->finish_reason(), usage);
+          openai::put_chat_reply(body["choices"][0], reply_.content, reply_.reasoning, reply_.tool_calls);
+        } else {
+          body = openai::text_completion(header_, text_, last_->finish_reason(), usage);
+        }
         body["timings"] = timings();
         responder_->send(http::HttpResponse{200, "application/json", openai::dump(body), {{"X-Tandem-Link", link_name_}}});
         return {Kind::kAnswered, 200, "", false};
       }
-      if (!last_->text().empty()) send_text(last_->text());
-      begin_stream();
+      send_parts(*last_);
       json tail = chat_ ? openai::chat_chunk(header_, json::object(), last_->finish_reason(), include_usage_)
                         : openai::text_chunk(header_, "", last_->finish_reason(), include_usage_);
       tail["timings"] = timings();
@@ -223,6 +313,7 @@ class Forward final : public GrpcCall, public grpc::ClientReadReactor<Chunk> {
     return {Kind::kAnswered, error.status, "", false};
   }
 
+  GrpcCallTracking tracking_;  // first: destroyed last, after the call's context and stub
   boost::asio::io_context& ioc_;
   std::shared_ptr<http::Responder> responder_;
   bool chat_;
@@ -237,10 +328,18 @@ class Forward final : public GrpcCall, public grpc::ClientReadReactor<Chunk> {
   Chunk chunk_;
   std::optional<Chunk> last_;
   openai::ResponseHeader header_;
-  std::string text_;
+  std::string text_;   // Complete: the whole text, for a client that did not ask for a stream
+  ChatReply reply_;    // Chat: the same, split
   std::string link_name_;
   bool started_ = false;
   std::atomic<bool> cancelled_{false};
+  GrpcTimeouts timeouts_;
+  std::unique_ptr<boost::asio::steady_timer> idle_timer_;  // upstream I/O thread only
+  std::atomic<Clock::rep> last_read_{0};            // when the link last sent (or the call began)
+  std::atomic<bool> finished_{false};  // written under read_mutex_
+  std::atomic<bool> paused_{false};    // waiting for the client to drain (read_when_client_keeps_up)
+  std::mutex read_mutex_;              // a resumed read against OnDone
+  std::atomic<bool> timed_out_{false};
 };
 
 void answer_now(boost::asio::io_context& ioc, http::Responder& responder, const http::ApiError& error,
@@ -257,7 +356,7 @@ struct NoCall final : GrpcCall {
 
 std::shared_ptr<GrpcCall> forward_grpc(boost::asio::io_context& ioc, const LinkConfig& link,
                                        const http::HttpRequest& request, std::shared_ptr<http::Responder> responder,
-                                       std::chrono::milliseconds timeout, bool may_retry,
+                                       GrpcTimeouts timeouts, bool may_retry,
                                        std::function<void(GrpcOutcome)> done) {
   const std::string path = request.path;
   const bool chat = path == "/v1/chat/completions";
@@ -275,32 +374,28 @@ std::shared_ptr<GrpcCall> forward_grpc(boost::asio::io_context& ioc, const LinkC
     return std::make_shared<NoCall>();
   }
   const json body = json::parse(request.body, nullptr, false);
-  if (auto refused = not_carried(body)) {
+  const auto& r = std::get<openai::CompletionRequest>(parsed);
+  if (auto refused = not_carried(body, r)) {
     answer_now(ioc, *responder, *refused, std::move(done));
     return std::make_shared<NoCall>();
   }
-  const auto& r = std::get<openai::CompletionRequest>(parsed);
   if (chat) {
     tandem::v1::ChatRequest req;
     req.set_model(r.model);
-    for (const auto& m : body.at("messages")) {
-      auto* message = req.add_messages();
-      message->set_role(m.value("role", ""));
-      if (m.contains("content")) message->set_content(text_of(m["content"]));
-    }
-    fill_sampling(body, *req.mutable_sampling());
+    fill_chat_request(nlohmann::ordered_json::parse(request.body, nullptr, false), r, req);
+    fill_sampling(body, r, *req.mutable_sampling());
     auto f = std::make_shared<Forward<tandem::v1::ChatRequest, tandem::v1::ChatChunk>>(
         ioc, std::move(responder), true, r.stream, r.include_usage, may_retry, std::move(done));
-    f->start(link, std::move(req), timeout, f);
+    f->start(link, std::move(req), timeouts, f);
     return f;
   }
   tandem::v1::CompleteRequest req;
   req.set_model(r.model);
   req.set_prompt(r.prompt);
-  fill_sampling(body, *req.mutable_sampling());
+  fill_sampling(body, r, *req.mutable_sampling());
   auto f = std::make_shared<Forward<tandem::v1::CompleteRequest, tandem::v1::CompleteChunk>>(
       ioc, std::move(responder), false, r.stream, r.include_usage, may_retry, std::move(done));
-  f->start(link, std::move(req), timeout, f);
+  f->start(link, std::move(req), timeouts, f);
   return f;
 }
 

@@ -6,11 +6,25 @@
 // becomes the HTTP error it stands for (inference.proto's table), with the backend's message.
 //
 // The request is checked first by the backend's own parser (openai/completion_request.h), so a
-// bad request gets the same 400 over either kind of link; what gRPC cannot carry (logprobs, n > 1)
-// is refused with 400 naming the field.
+// bad request gets the same 400 over either kind of link. Every field it accepts is carried
+// (sampling, stop, logit_bias; messages with their name, tool_calls and tool_call_id, tools,
+// tool_choice, parallel_tool_calls, chat_template_kwargs and response_format:
+// grpc_chat_translation.h) or answered by the gateway itself (stream, stream_options), or is one
+// the backend ignores over HTTP too (user, metadata, store, service_tier, reasoning_effort,
+// modalities); what gRPC cannot carry (logprobs, top_logprobs, n > 1) is refused with a 400 naming
+// the field, never dropped. A chat reply comes back split as the HTTP API splits it: content,
+// reasoning_content and tool_calls (streamed as delta.tool_calls pieces), finish_reason
+// "tool_calls".
+//
+// Timeouts, as an HTTP link's (gateway_options.cpp): `idle` bounds each wait on the link, for the
+// first chunk (a queued generation waits too) and for every next one, so a long generation that
+// keeps sending is never cut and a stalled one is; `total` (0 = none) caps the whole call. A call
+// cut by either fails like an HTTP link that timed out: retried elsewhere before any byte went out,
+// else its stream ends with an error event.
 //
 // Threads: start() and cancel() run on the upstream I/O thread; gRPC's callbacks run on its own
-// threads and write to the responder in order; `done` is posted to the upstream I/O thread.
+// threads and write to the responder in order; `done` is posted to the upstream I/O thread. Every
+// call is tracked (grpc_link.h) until its last post, so shutdown can end it first.
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
@@ -37,6 +51,11 @@ struct GrpcOutcome {
   bool connection_error = false;  // the link could not be reached
 };
 
+struct GrpcTimeouts {
+  std::chrono::milliseconds idle{600'000};  // timeouts.upstream_seconds
+  std::chrono::milliseconds total{0};       // timeouts.upstream_total_seconds; 0 = no cap
+};
+
 class GrpcCall {
  public:
   virtual ~GrpcCall() = default;
@@ -47,7 +66,7 @@ class GrpcCall {
 // shutting down) is a failure before bytes rather than a 503 for the client.
 std::shared_ptr<GrpcCall> forward_grpc(boost::asio::io_context& ioc, const LinkConfig& link,
                                        const http::HttpRequest& request, std::shared_ptr<http::Responder> responder,
-                                       std::chrono::milliseconds timeout, bool may_retry,
+                                       GrpcTimeouts timeouts, bool may_retry,
                                        std::function<void(GrpcOutcome)> done);
 
 }  // namespace tandem::gateway

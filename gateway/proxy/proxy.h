@@ -13,10 +13,18 @@
 // - Once a stream's bytes went out, a failure ends it with `data: {"error": {...}}` and no [DONE].
 // - A client that disconnects closes the upstream connection at once, so the backend cancels the
 //   generation and frees its sequence.
+// - Backpressure: while a streaming client has more than kClientPendingLimit bytes not yet written
+//   to its socket, its stream stops reading the link (an HTTP link's socket, a gRPC link's next
+//   message) and goes on once they fall to half of it; so a slow reader costs the gateway a bounded
+//   buffer (tandem_gateway_stream_buffered_bytes) and the backend's own send path feels it.
+// - Timeouts, the same for both kinds of link: upstream_timeout bounds each wait on the link (the
+//   first byte, then every next one), upstream_total_timeout the whole response; either one cut
+//   short fails the link like a lost connection, but without marking it down.
 //
 // Threads: the request is handed to the upstream I/O thread, where all of its work runs.
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -30,11 +38,15 @@
 
 namespace tandem::gateway {
 
+// Bytes a stream may hold for its client before it stops reading the link (see Backpressure).
+inline constexpr size_t kClientPendingLimit = 64 * 1024;
+
 struct ProxyContext {
   boost::asio::io_context& ioc;  // the upstream I/O thread's
   LinkSet& links;
   std::vector<std::unique_ptr<UpstreamPool>>& pools;
   std::chrono::milliseconds upstream_timeout{600'000};  // for each wait on the link
+  std::chrono::milliseconds upstream_total_timeout{0};  // for a whole response from one link; 0 = none
   std::chrono::milliseconds models_timeout{5'000};
   // Called once per proxied request with the time the gateway itself added, in seconds.
   std::function<void(double)> on_added_latency;

@@ -3,6 +3,7 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/beast/http.hpp>
+#include <algorithm>
 #include <array>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -95,6 +96,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     got_header_ = false;
     body_.clear();
     headers_.clear();
+    attempt_started_ = Clock::now();
     if (link.protocol == "grpc") return attempt_grpc(link);
     build_request(link);
     connection_ = pool().take();
@@ -109,6 +111,17 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     if (!body.is_object()) return "";
     const auto it = body.find("model");
     return it != body.end() && it->is_string() ? it->get<std::string>() : "";
+  }
+
+  // The end of the next wait on the link: upstream_timeout from now, or the attempt's cap if sooner.
+  Clock::time_point wait_deadline() const {
+    const Clock::time_point idle = Clock::now() + ctx_.upstream_timeout;
+    if (ctx_.upstream_total_timeout.count() <= 0) return idle;
+    return std::min(idle, attempt_started_ + ctx_.upstream_total_timeout);
+  }
+
+  bool past_total() const {
+    return ctx_.upstream_total_timeout.count() > 0 && Clock::now() >= attempt_started_ + ctx_.upstream_total_timeout;
   }
 
   UpstreamPool& pool() { return *ctx_.pools[static_cast<size_t>(link_)]; }
@@ -147,7 +160,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   }
 
   void send() {
-    connection_->stream.expires_after(ctx_.upstream_timeout);
+    connection_->stream.expires_at(wait_deadline());
     bhttp::async_write(connection_->stream, upstream_, [self = shared_from_this()](beast::error_code ec, size_t) {
       if (ec) return self->failed(ec);
       if (!self->latency_recorded_ && self->ctx_.on_added_latency) {
@@ -163,7 +176,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     // Unlimited: the backend's responses are trusted. (Boost 1.74 compares a length with an empty
     // optional as "over the limit", so the largest number stands for no limit.)
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-    connection_->stream.expires_after(ctx_.upstream_timeout);
+    connection_->stream.expires_at(wait_deadline());
     bhttp::async_read_header(connection_->stream, connection_->buffer, *parser_,
                              [self = shared_from_this()](beast::error_code ec, size_t) {
                                if (ec) return self->failed(ec);
@@ -199,7 +212,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     if (parser_->is_done()) return finish();
     parser_->get().body().data = chunk_.data();
     parser_->get().body().size = chunk_.size();
-    connection_->stream.expires_after(ctx_.upstream_timeout);
+    connection_->stream.expires_at(wait_deadline());
     bhttp::async_read_some(connection_->stream, connection_->buffer, *parser_,
                            [self = shared_from_this()](beast::error_code ec, size_t) { self->on_body(ec); });
   }
@@ -211,7 +224,19 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     const size_t got = chunk_.size() - parser_->get().body().size;
     if (got > 0 && !cancelled_) deliver(std::string(chunk_.data(), got));
     if (ec) return failed(ec);
-    read_body();
+    read_when_client_keeps_up();
+  }
+
+  // Backpressure (proxy.h): the link is read again once the client has taken most of what it was
+  // sent. The waiter holds the exchange; it runs once the client's writes drain or it disconnects
+  // (then the read fails on the socket cancel() shut, and the exchange ends as cancelled).
+  void read_when_client_keeps_up() {
+    if (!started_ || responder_->pending_bytes() <= kClientPendingLimit) return read_body();
+    responder_->when_drained(kClientPendingLimit / 2, [self = shared_from_this()] {
+      net::post(self->ctx_.ioc, [self] {
+        if (!self->done_ && self->connection_) self->read_body();
+      });
+    });
   }
 
   void deliver(std::string data) {
@@ -249,7 +274,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       latency_recorded_ = true;
       ctx_.on_added_latency(std::chrono::duration<double>(Clock::now() - received_).count());
     }
-    grpc_call_ = forward_grpc(ctx_.ioc, link, request_, responder_, ctx_.upstream_timeout, may_retry,
+    grpc_call_ = forward_grpc(ctx_.ioc, link, request_, responder_,
+                              GrpcTimeouts{ctx_.upstream_timeout, ctx_.upstream_total_timeout}, may_retry,
                               [self = shared_from_this()](GrpcOutcome o) { self->grpc_finished(std::move(o)); });
   }
 
@@ -290,9 +316,13 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       fresh_retry_ = true;
       return open();
     }
-    const std::string why = ec == beast::error::timeout
-                                ? "no answer within " + std::to_string(ctx_.upstream_timeout.count() / 1000) + " s"
-                                : ec.message();
+    std::string why = ec.message();
+    if (ec == beast::error::timeout) {
+      why = past_total() ? "the response took longer than " + std::to_string(ctx_.upstream_total_timeout.count() / 1000) +
+                               " s (timeouts.upstream_total_seconds)"
+                         : "no answer within " + std::to_string(ctx_.upstream_timeout.count() / 1000) +
+                               " s (timeouts.upstream_seconds)";
+    }
     if (is_connection_error(ec)) {
       ctx_.links.record_connection_error(static_cast<size_t>(link_), why);
       pool().clear();
@@ -372,6 +402,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   http::HttpRequest request_;
   std::shared_ptr<Responder> responder_;
   Clock::time_point received_;
+  Clock::time_point attempt_started_;  // when the current link got the request
   bhttp::request<bhttp::string_body> upstream_;
   std::optional<bhttp::response_parser<bhttp::buffer_body>> parser_;
   std::unique_ptr<UpstreamConnection> connection_;

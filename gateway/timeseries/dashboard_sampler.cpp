@@ -99,7 +99,7 @@ std::map<std::string, double> DashboardSampler::sample(const DashboardInputs& in
       else if (name == "generated_tokens_total") tokens[link] += s.value;
       else if (name == "running_sequences") running += s.value;
       else if (name == "queue_depth") queued += s.value;
-      else if (name.starts_with("kv_cache") && name.ends_with("ratio")) { kv = std::max(kv, s.value); have_kv = true; }
+      else if (name == "kv_cache_usage_ratio") { kv = std::max(kv, s.value); have_kv = true; }
       else if (name == "gpu_memory_used_bytes") gpu_mem = gpu_mem.value_or(0) + s.value;
       else if (name == "host_memory_used_bytes") host_mem = s.value;
       else if (name == "process_resident_memory_bytes") rss = s.value;

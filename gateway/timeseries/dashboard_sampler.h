@@ -7,7 +7,8 @@
 // Series names (the page's chart-<name> groups them):
 //   requests_per_s, errors_per_s             gateway, all links
 //   ttft_p50_ms, ttft_p95_ms, e2e_p50_ms, e2e_p95_ms   backends' histograms, all links together
-//   tokens_per_s, running, queued, kv_cache_ratio       backends, summed (kv when reported)
+//   tokens_per_s, running, queued, kv_cache_ratio       backends, summed; kv_cache_ratio is the
+//                                            largest tandem_kv_cache_usage_ratio (absent: none reported)
 //   memory_bytes.<link>                      GPU memory when reported, else host, else the server's RSS
 //   net_rx_bytes_per_s, net_tx_bytes_per_s   the links' hosts when reported, else the gateway's
 //   temperature_c.<link>, power_w.<link>     when the host exposes them

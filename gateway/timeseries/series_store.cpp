@@ -46,21 +46,25 @@ void SeriesStore::add(int64_t unix_seconds, const std::map<std::string, double>&
   last_second_ = unix_seconds;
 }
 
-nlohmann::json SeriesStore::to_json(bool minutes) const {
+nlohmann::json SeriesStore::to_json(bool minutes, std::optional<int64_t> since) const {
   std::lock_guard lock(mutex_);
+  const int64_t step = minutes ? 60 : 1;
+  const int64_t end = minutes ? last_minute_ * 60 - 60 : last_second_;
+  // Only the part of the ring that has been filled, so a young gateway sends little; with `since`,
+  // only the points after it (none when it is at or past the end).
+  size_t wanted = minutes ? minutes_pushed_ : seconds_pushed_;
+  if (since) wanted = std::min<size_t>(wanted, *since >= end ? 0 : static_cast<size_t>((end - *since) / step));
   nlohmann::json series = nlohmann::json::object();
   for (const auto& [name, s] : series_) {
     nlohmann::json points = nlohmann::json::array();
-    // Only the part of the ring that has been filled, so a young gateway sends little.
     const std::vector<double> all = minutes ? s.minutes.ordered() : s.seconds.ordered();
-    const size_t filled = std::min(all.size(), minutes ? minutes_pushed_ : seconds_pushed_);
+    const size_t filled = std::min(all.size(), wanted);
     for (size_t i = all.size() - filled; i < all.size(); ++i) {
       points.push_back(std::isfinite(all[i]) ? nlohmann::json(std::round(all[i] * 1000.0) / 1000.0) : nlohmann::json());
     }
     series[name] = std::move(points);
   }
-  const int64_t end = minutes ? last_minute_ * 60 - 60 : last_second_;
-  return {{"step", minutes ? 60 : 1}, {"end", end}, {"series", std::move(series)}};
+  return {{"step", step}, {"end", end}, {"series", std::move(series)}};
 }
 
 }  // namespace tandem::gateway

@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,8 +46,10 @@ class SeriesStore {
   void add(int64_t unix_seconds, const std::map<std::string, double>& values);
 
   // {"step": 1 or 60, "end": unix seconds of the newest point, "series": {name: [v or null, ...]}},
-  // oldest first; `minutes` picks the 24 h rings.
-  nlohmann::json to_json(bool minutes) const;
+  // oldest first; `minutes` picks the 24 h rings. With `since` (unix seconds, a previous answer's
+  // "end"), only the points after it: a dashboard that polls fetches the window once, then what
+  // is new. Every series has the same number of points, the last one at "end".
+  nlohmann::json to_json(bool minutes, std::optional<int64_t> since = std::nullopt) const;
 
  private:
   struct Series {

@@ -17,7 +17,8 @@ std::string fixed(double v, int digits = 2) {
   return buf;
 }
 
-// The engine as the monitor sees it; sampled on the monitor's thread.
+// The engine as the monitor sees it; sampled on the monitor's thread. The KV cache readings keep
+// their /metrics names (without tandem_), so a rule or the dashboard finds them by one name.
 struct EngineCollector final : monitor::Collector {
   EngineCollector(Scheduler& scheduler, metrics::ServerMetrics& metrics, const std::atomic<int32_t>& batch_limit)
       : scheduler(scheduler), metrics(metrics), batch_limit(batch_limit) {}
@@ -28,6 +29,11 @@ struct EngineCollector final : monitor::Collector {
                              {"engine_queued_requests", {}, static_cast<double>(s.queued)},
                              {"engine_model_loaded", {}, s.state == ModelState::kReady ? 1.0 : 0.0},
                              {"batch_limit", {}, static_cast<double>(batch_limit.load())}};
+    if (s.kv_cells_total > 0) {  // absent without a model
+      out.push_back({"kv_cache_used_cells", {}, static_cast<double>(s.kv_cells_used)});
+      out.push_back({"kv_cache_capacity_cells", {}, static_cast<double>(s.kv_cells_total)});
+      out.push_back({"kv_cache_usage_ratio", {}, static_cast<double>(s.kv_cells_used) / static_cast<double>(s.kv_cells_total)});
+    }
     const double tokens = static_cast<double>(metrics.generated_tokens.value());
     if (last_at && now > *last_at) out.push_back({"engine_tokens_per_second", {}, (tokens - last_tokens) / (now - *last_at)});
     last_tokens = tokens;

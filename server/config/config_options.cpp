@@ -68,7 +68,8 @@ const std::vector<OptionSpec> kOptions = {
     {"network.port", "port", &ServerConfig::port, "8080", "", "TCP port to listen on", &check_port},
     {"network.protocol", "", &ServerConfig::protocol, R"("http")", "",
      "Protocols served: \"http\" (the OpenAI API on network.port), \"grpc\" (tandem.v1.Inference on "
-     "network.grpc_port only) or \"both\"; terminate TLS at a reverse proxy",
+     "network.grpc_port only: no HTTP port, so no GET /health or /metrics; health is grpc.health.v1 and the "
+     "metrics are GetStats) or \"both\"; terminate TLS at a reverse proxy",
      &check_protocol},
     {"network.grpc_port", "grpc-port", &ServerConfig::grpc_port, "9090", "",
      "TCP port of the gRPC listener (proto/tandem/v1/inference.proto) when network.protocol is \"grpc\" or "
@@ -99,7 +100,10 @@ const std::vector<OptionSpec> kOptions = {
      "Context window per sequence (prompt + generated); capped at the model's training context",
      &in_range<16, 1048576>},
     {"model.prompt_batch_size", "", &ServerConfig::prompt_batch_size, "256", "tokens",
-     "Prompt tokens fed to the model per forward step", &in_range<1, 65536>},
+     "Prompt tokens fed to the model per forward step, beside one token for each running sequence: prompts "
+     "that arrive together share it, a longer one is read in pieces; larger = fewer steps to the first token "
+     "for a burst of prompts, smaller = shorter pauses between the running sequences' tokens",
+     &in_range<1, 65536>},
     {"model.special_tokens_in_content", "", &ServerConfig::special_tokens_in_content, "false", "",
      "true = special-token text inside chat messages (\"<|im_end|>\") becomes control tokens, so a client can "
      "write chat markup and forge turns; false = it tokenizes as plain text and only the chat template's own "

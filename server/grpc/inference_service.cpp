@@ -2,9 +2,11 @@
 
 #include <mutex>
 #include <optional>
+#include <type_traits>
 #include <nlohmann/json.hpp>
 
 #include "grpc/grpc_status.h"
+#include "grpc/reply_chunks.h"
 #include "grpc/request_translation.h"
 #include "http/auth.h"
 #include "log/log.h"
@@ -18,9 +20,11 @@ using server::Clock;
 
 // One streamed generation: the sink the scheduler feeds (from its thread) and the gRPC reactor
 // that writes (from gRPC's threads). At most one write is in flight; the lock guards the state
-// both sides share. Finish() is always the last thing this object does outside OnDone, which
-// deletes it; it is called only after the scheduler's last event (on_finish or on_error), or at
-// once when the request never reached the scheduler.
+// both sides share. A Chat stream splits its reply with the HTTP API's ReplyParser (reasoning,
+// text, tool-call pieces: reply_chunks.h); a Complete stream sends the text as it comes.
+// Finish() is always the last thing this object does outside OnDone, which deletes it; it is
+// called only after the scheduler's last event (on_finish or on_error), or at once when the
+// request never reached the scheduler.
 template <class Chunk>
 class GenerationStream final : public grpc::ServerWriteReactor<Chunk> {
  public:
@@ -34,24 +38,43 @@ class GenerationStream final : public grpc::ServerWriteReactor<Chunk> {
     id_ = std::move(id);
     model_ = std::move(model);
   }
+  // Chat: how the reply splits, and the text it was made to start with (prepare_generation).
+  void set_reply(const openai::ReplyOptions& options, std::string prefix) {
+    parser_.emplace(options);
+    reply_prefix_ = std::move(prefix);
+  }
   const std::shared_ptr<server::CancelToken>& cancel_token() const { return cancel_; }
   void set_cancel_token(std::shared_ptr<server::CancelToken> token) { cancel_ = std::move(token); }
 
   // ---- the sink's side (scheduler thread) ----
 
+  void on_start() {
+    std::unique_lock lock(mutex_);
+    if (parser_) add_reply(parser_->feed(reply_prefix_));
+    pump(lock);
+  }
+
   bool on_text(std::string_view piece) {
     std::unique_lock lock(mutex_);
     if (broken_) return false;
     if (!first_text_) first_text_ = Clock::now();
-    pending_text_ += piece;
+    if (parser_) {
+      add_reply(parser_->feed(piece));
+    } else {
+      pending_.mutable_text()->append(piece);
+    }
     pump(lock);
     return true;
   }
 
   void on_finish(const server::GenerationOutcome& o) {
     std::unique_lock lock(mutex_);
-    Chunk last;
-    last.set_finish_reason(o.finish_reason);
+    if (parser_) add_reply(parser_->finish());
+    // What is not yet written rides on the chunk that ends the stream.
+    Chunk last = std::move(pending_);
+    pending_.Clear();
+    const bool called = parser_ && !parser_->tool_calls().empty();
+    last.set_finish_reason(called ? "tool_calls" : o.finish_reason);
     auto* usage = last.mutable_usage();
     usage->set_prompt_tokens(o.n_prompt_tokens);
     usage->set_completion_tokens(o.n_completion_tokens);
@@ -79,7 +102,7 @@ class GenerationStream final : public grpc::ServerWriteReactor<Chunk> {
     if (!ok) {
       // The client is gone: stop generating; the scheduler's on_error(kCancelled) finishes.
       broken_ = true;
-      pending_text_.clear();
+      pending_.Clear();
       cancel_->cancel();
     }
     pump(lock);
@@ -94,30 +117,22 @@ class GenerationStream final : public grpc::ServerWriteReactor<Chunk> {
   void OnDone() override { delete this; }
 
  private:
-  Chunk chunk_with(std::string text) const {
-    Chunk c;
-    c.set_text(std::move(text));
-    c.set_id(id_);
-    c.set_model(model_);
-    return c;
+  void add_reply(const openai::ReplyDelta& delta) {
+    if constexpr (std::is_same_v<Chunk, tandem::v1::ChatChunk>) merge_reply(delta, pending_);
   }
 
   // Starts the next write, or finishes. Unlocks before calling into gRPC.
   void pump(std::unique_lock<std::mutex>& lock) {
     if (writing_ || finishing_) return;
-    if (!pending_text_.empty() && !broken_) {
-      if (final_) {
-        // The last text rides on the chunk that ends the stream.
-        final_->set_text(std::move(pending_text_));
-        pending_text_.clear();
-      } else {
-        chunk_ = chunk_with(std::move(pending_text_));
-        pending_text_.clear();
-        writing_ = true;
-        lock.unlock();
-        this->StartWrite(&chunk_);
-        return;
-      }
+    if (pending_.ByteSizeLong() > 0 && !broken_ && !final_) {
+      chunk_ = std::move(pending_);
+      pending_.Clear();
+      chunk_.set_id(id_);
+      chunk_.set_model(model_);
+      writing_ = true;
+      lock.unlock();
+      this->StartWrite(&chunk_);
+      return;
     }
     if (final_ && !broken_) {
       chunk_ = std::move(*final_);
@@ -159,7 +174,9 @@ class GenerationStream final : public grpc::ServerWriteReactor<Chunk> {
 
   std::mutex mutex_;
   Chunk chunk_;                     // the write in flight (gRPC reads it until OnWriteDone)
-  std::string pending_text_;        // text not yet written
+  Chunk pending_;                   // text (and reasoning, call pieces) not yet written
+  std::optional<openai::ReplyParser> parser_;  // Chat only
+  std::string reply_prefix_;
   std::optional<Chunk> final_;      // the generation ended: this chunk ends the stream
   std::optional<grpc::Status> status_;  // the generation failed: the call ends with this
   bool writing_ = false;
@@ -171,7 +188,7 @@ template <class Chunk>
 class StreamSink final : public server::GenerationSink {
  public:
   explicit StreamSink(GenerationStream<Chunk>* stream) : stream_(stream) {}
-  void on_start(const server::StartInfo&) override {}
+  void on_start(const server::StartInfo&) override { stream_->on_start(); }
   bool on_text(std::string_view piece) override { return stream_->on_text(piece); }
   void on_finish(const server::GenerationOutcome& o) override { stream_->on_finish(o); }
   void on_error(const server::SchedulerError& e) override { stream_->on_error(e); }
@@ -228,14 +245,17 @@ grpc::ServerWriteReactor<Chunk>* InferenceService::generate(grpc::CallbackServer
     stream->refuse(*error);
     return stream;
   }
-  server::GenerationJob job;
-  job.request_id = openai::new_completion_id(chat);
-  job.chat = chat;
-  job.prompt = std::move(r.prompt);
-  job.messages_json = std::move(r.messages_json);
-  job.sampling = std::move(r.sampling);
-  job.max_tokens = r.max_tokens;
-  stream->set_header(job.request_id, std::get<server::ModelInfo>(model).id);
+  const server::ModelInfo& info = std::get<server::ModelInfo>(model);
+  // The HTTP API's own preparation: tools and template variables into the prompt, a forced call's
+  // grammar, and how the reply splits.
+  auto prepared = openai::prepare_generation(r, info, chat, openai::new_completion_id(chat));
+  if (auto* error = std::get_if<http::ApiError>(&prepared)) {
+    stream->refuse(*error);
+    return stream;
+  }
+  server::GenerationJob& job = std::get<openai::PreparedGeneration>(prepared).job;
+  if (chat) stream->set_reply(std::get<openai::PreparedGeneration>(prepared).reply, job.reply_prefix);
+  stream->set_header(job.request_id, info.id);
   stream->set_cancel_token(job.cancel);
   auto sink = std::make_shared<StreamSink<Chunk>>(stream);
   if (auto refused = scheduler_.submit(std::move(job), sink)) stream->refuse(openai::to_api_error(*refused));

@@ -1,9 +1,11 @@
 #pragma once
 // tandem.v1.Inference over the scheduler, on gRPC's callback API: no thread waits on a call.
-// Chat and Complete validate with the HTTP API's parser (request_translation.h), submit a
-// GenerationJob with a sink that streams chunks, and map refusals with grpc_status.h. A slow
-// reader never holds a thread: text that arrives while a write is in flight is merged into the
-// next chunk. A call the client cancels cancels its job's CancelToken.
+// Chat and Complete validate with the HTTP API's parser (request_translation.h), prepare the job
+// as the HTTP API does (openai::prepare_generation: tools, chat_template_kwargs, a forced call's
+// grammar), submit it with a sink that streams chunks (a chat reply split into text, reasoning and
+// tool-call pieces by the HTTP API's ReplyParser: reply_chunks.h), and map refusals with
+// grpc_status.h. A slow reader never holds a thread: text that arrives while a write is in flight
+// is merged into the next chunk. A call the client cancels cancels its job's CancelToken.
 
 #include <memory>
 #include <string>

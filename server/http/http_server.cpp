@@ -9,6 +9,8 @@
 #include <array>
 #include <cerrno>
 #include <deque>
+#include <future>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -54,11 +56,52 @@ std::string hex(size_t n) {
   return buf;
 }
 
+std::atomic<size_t> g_queued_stream_bytes{0};
+
 // What the session and the handler's Responder share about one exchange.
 struct ExchangeState {
   std::mutex mutex;
   bool disconnected = false;
   std::function<void()> on_disconnect;
+  size_t pending = 0;                   // chunk bytes posted and not yet written (Responder::pending_bytes)
+  size_t drained_limit = 0;             // when_drained's limit, while `on_drained` is set
+  std::function<void()> on_drained;
+
+  void add_pending(size_t n) {
+    std::lock_guard lock(mutex);
+    pending += n;
+    g_queued_stream_bytes.fetch_add(n);
+  }
+  void release_pending(size_t n) {
+    std::function<void()> callback;
+    {
+      std::lock_guard lock(mutex);
+      pending -= n;
+      g_queued_stream_bytes.fetch_sub(n);
+      if (!on_drained || pending > drained_limit) return;
+      callback = std::move(on_drained);
+      on_drained = nullptr;
+    }
+    callback();
+  }
+};
+
+// One posted chunk's share of its exchange's pending bytes, given back when the chunk is written,
+// dropped unsent, or never queued (whichever way its holder is destroyed).
+class PendingChunk {
+ public:
+  PendingChunk(std::shared_ptr<ExchangeState> state, size_t n) : state_(std::move(state)), n_(n) {
+    if (state_) state_->add_pending(n_);
+  }
+  ~PendingChunk() {
+    if (state_) state_->release_pending(n_);
+  }
+  PendingChunk(const PendingChunk&) = delete;
+  PendingChunk& operator=(const PendingChunk&) = delete;
+
+ private:
+  std::shared_ptr<ExchangeState> state_;
+  size_t n_;
 };
 
 class Session;
@@ -152,9 +195,11 @@ class Session : public std::enable_shared_from_this<Session> {
                 self->do_start_stream(exchange, status, std::move(ct), std::move(h));
               });
   }
-  void post_chunk(uint64_t exchange, std::string data) {
-    net::post(stream_.get_executor(), [self = shared_from_this(), exchange, d = std::move(data)]() mutable {
-      self->do_chunk(exchange, std::move(d));
+  void post_chunk(uint64_t exchange, std::string data, std::shared_ptr<ExchangeState> state) {
+    auto pending = std::make_shared<PendingChunk>(std::move(state), data.size());
+    net::post(stream_.get_executor(), [self = shared_from_this(), exchange, d = std::move(data),
+                                       p = std::move(pending)]() mutable {
+      self->do_chunk(exchange, std::move(d), std::move(p));
     });
   }
   void post_end_stream(uint64_t exchange, std::string last) {
@@ -171,6 +216,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::shared_ptr<bhttp::response<bhttp::empty_body>> header;
     std::shared_ptr<bhttp::response_serializer<bhttp::empty_body>> serializer;
     std::string data;
+    std::shared_ptr<PendingChunk> pending;  // a chunk's: counted until the entry goes
   };
 
   // ---- reading ----
@@ -387,14 +433,17 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void mark_disconnected() {
     if (!state_) return;
-    std::function<void()> callback;
+    std::function<void()> callback, drained;
     {
       std::lock_guard lock(state_->mutex);
       if (state_->disconnected) return;
       state_->disconnected = true;
       callback = std::move(state_->on_disconnect);
+      drained = std::move(state_->on_drained);  // a producer waiting for the client goes on, to see it gone
+      state_->on_drained = nullptr;
     }
     if (callback) callback();
+    if (drained) drained();
   }
 
   bool gone() const {
@@ -459,9 +508,10 @@ class Session : public std::enable_shared_from_this<Session> {
     write_next();
   }
 
-  void do_chunk(uint64_t exchange, std::string data) {
+  void do_chunk(uint64_t exchange, std::string data, std::shared_ptr<PendingChunk> pending) {
     if (exchange != exchange_id_ || exchange_done_ || !streaming_ || data.empty() || gone()) return;
-    queue_.push_back(Outgoing{OutKind::kChunk, nullptr, nullptr, nullptr, frame_chunk(std::move(data))});
+    queue_.push_back(
+        Outgoing{OutKind::kChunk, nullptr, nullptr, nullptr, frame_chunk(std::move(data)), std::move(pending)});
     write_next();
   }
 
@@ -616,7 +666,7 @@ class SessionResponder : public Responder {
   void start_stream(int status, std::string content_type, Headers headers) override {
     session_->post_start_stream(exchange_, status, std::move(content_type), std::move(headers));
   }
-  void send_chunk(std::string data) override { session_->post_chunk(exchange_, std::move(data)); }
+  void send_chunk(std::string data) override { session_->post_chunk(exchange_, std::move(data), state_); }
   void end_stream(std::string last) override { session_->post_end_stream(exchange_, std::move(last)); }
 
   void on_disconnect(std::function<void()> callback) override {
@@ -632,6 +682,21 @@ class SessionResponder : public Responder {
   bool disconnected() const override {
     std::lock_guard lock(state_->mutex);
     return state_->disconnected;
+  }
+  size_t pending_bytes() const override {
+    std::lock_guard lock(state_->mutex);
+    return state_->pending;
+  }
+  void when_drained(size_t limit, std::function<void()> callback) override {
+    {
+      std::lock_guard lock(state_->mutex);
+      if (!state_->disconnected && state_->pending > limit) {
+        state_->drained_limit = limit;
+        state_->on_drained = std::move(callback);
+        return;
+      }
+    }
+    callback();
   }
 
  private:
@@ -852,12 +917,20 @@ uint16_t HttpServer::port() const { return impl_->bound_port; }
 
 void HttpServer::stop_accepting() {
   if (impl_->stopping.exchange(true)) return;
-  net::post(impl_->ioc, [impl = impl_] {
+  // The acceptor belongs to the I/O threads, so it is closed there; the caller waits for that, so
+  // that once this returns a new connection is refused (unless no thread runs, or this is one).
+  auto closed = std::make_shared<std::promise<void>>();
+  auto listener_closed = closed->get_future();
+  net::post(impl_->ioc, [impl = impl_, closed] {
     beast::error_code ec;
     impl->acceptor.close(ec);
     impl->accept_retry.cancel();
+    closed->set_value();
   });
   impl_->for_each_session([](Session& s) { s.close_if_idle(); });
+  if (!impl_->threads.empty() && !impl_->ioc.get_executor().running_in_this_thread()) {
+    listener_closed.wait_for(std::chrono::seconds(2));
+  }
 }
 
 size_t HttpServer::active_exchanges() const { return impl_->exchanges.load(); }
@@ -891,5 +964,7 @@ void HttpServer::stop() {
   std::lock_guard lock(impl_->sessions_mutex);
   impl_->sessions.clear();
 }
+
+size_t queued_stream_bytes() { return g_queued_stream_bytes.load(); }
 
 }  // namespace tandem::http

@@ -52,6 +52,10 @@ struct HttpServerOptions {
   std::function<void(std::string_view route, int status, double seconds)> on_response;
 };
 
+// Bytes of streamed responses (send_chunk's data) queued in this process's HTTP servers and not
+// yet written to their clients' sockets: what slow readers make the process hold. For /metrics.
+size_t queued_stream_bytes();
+
 class HttpServer {
  public:
   HttpServer(HttpServerOptions options, Router router);

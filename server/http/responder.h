@@ -4,6 +4,7 @@
 // in order from one thread at a time; calls after the client has gone are ignored. The object may
 // outlive the connection.
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -30,6 +31,17 @@ class Responder {
   // (at once if it already has). It must not block.
   virtual void on_disconnect(std::function<void()> callback) = 0;
   virtual bool disconnected() const = 0;
+
+  // Flow control for a stream's producer (the gateway's proxy): the bytes given to send_chunk
+  // that have not been written to the client's socket yet, and a wait until they fall to `limit`
+  // or below. `callback` runs once, on any thread (it must not block), when that happens, at once
+  // if it already has, or when the client disconnects; a later call replaces an earlier waiter.
+  // A responder without a write queue of its own has nothing pending.
+  virtual size_t pending_bytes() const { return 0; }
+  virtual void when_drained(size_t limit, std::function<void()> callback) {
+    (void)limit;
+    callback();
+  }
 };
 
 using Handler = std::function<void(const HttpRequest& request, std::shared_ptr<Responder> responder)>;

@@ -99,6 +99,15 @@ std::string ServerMetrics::render_prometheus() const {
                static_cast<double>(running.value()));
   write_scalar(out, "tandem_model_loaded", "gauge", "1 when a model is loaded and serving",
                static_cast<double>(model_loaded.value()));
+  // Absent (not zero) without a model: there is no cache to be full or empty.
+  if (const int64_t capacity = kv_cache_capacity_cells.value(); capacity > 0) {
+    const auto used = static_cast<double>(kv_cache_used_cells.value());
+    write_scalar(out, "tandem_kv_cache_used_cells", "gauge", "KV cache positions held by running sequences", used);
+    write_scalar(out, "tandem_kv_cache_capacity_cells", "gauge",
+                 "KV cache positions of the loaded model (sequence slots times context)", static_cast<double>(capacity));
+    write_scalar(out, "tandem_kv_cache_usage_ratio", "gauge", "Share of the KV cache held by running sequences",
+                 used / static_cast<double>(capacity));
+  }
   write_scalar(out, "tandem_prompt_tokens_total", "counter", "Prompt tokens processed",
                static_cast<double>(prompt_tokens.value()));
   write_scalar(out, "tandem_prompt_tokens_reused_total", "counter",

@@ -63,6 +63,8 @@ struct ServerMetrics {
   Gauge queue_depth;       // requests waiting for the model
   Gauge running;           // sequences being generated
   Gauge model_loaded;      // 1 when a model serves requests
+  Gauge kv_cache_used_cells;      // KV cache positions held by running sequences
+  Gauge kv_cache_capacity_cells;  // all the loaded model's positions; 0 without a model
   Counter prompt_tokens;   // prompt tokens of started generations
   Counter prompt_tokens_reused;  // of those, tokens whose KV came from the prefix cache
   Counter generated_tokens;

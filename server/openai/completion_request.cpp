@@ -7,6 +7,8 @@
 #include <set>
 #include <vector>
 
+#include "grammar/json_schema_to_grammar.h"
+#include "openai/json_brackets.h"
 #include "openai/utf8.h"
 #include "tandem/engine.h"
 
@@ -41,28 +43,6 @@ ApiError wrong_type(const std::string& field, std::string_view expected, const j
   return invalid_request(field + " must be " + std::string(expected) + ", got " + kind_of(got), field);
 }
 
-bool too_deep(std::string_view body) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < body.size(); ++i) {
-    const char c = body[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > kMaxJsonDepth) return true;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return false;
-}
-
 MaybeError parse_object(std::string_view body, json& out) {
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
     return invalid_request("the request body is empty; send a JSON object", "", "invalid_json");
@@ -71,7 +51,7 @@ MaybeError parse_object(std::string_view body, json& out) {
     return invalid_request("the request body is not valid UTF-8 (at byte " + std::to_string(bad) + ")", "",
                            "invalid_utf8");
   }
-  if (too_deep(body)) {
+  if (scan_json_brackets(body, BracketScanStop::at_text_end).max_depth > kMaxJsonDepth) {
     return invalid_request("the request body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels", "",
                            "invalid_json");
   }
@@ -231,7 +211,14 @@ MaybeError read_common(const json& o, CompletionRequest& r) {
     s.seed = static_cast<uint64_t>(*seed);
   }
   if (auto e = read_int(o, "n", n)) return e;
-  if (n && *n != 1) return invalid_request("n must be 1: this server generates one choice per request", "n");
+  if (n) {
+    if (*n < 1 || *n > kMaxChoices) {
+      return invalid_request("n must be between 1 and " + std::to_string(kMaxChoices) + " (choices per request), got " +
+                                 std::to_string(*n),
+                             "n");
+    }
+    r.n = static_cast<int32_t>(*n);
+  }
   if (auto e = read_stop(o, s)) return e;
   if (auto e = read_logit_bias(o, s)) return e;
 
@@ -294,14 +281,6 @@ MaybeError read_logprobs(const json& o, bool chat, CompletionRequest& r) {
 }
 
 MaybeError reject_unsupported(const json& o, bool chat) {
-  if (const json* v = field(o, "tools"); v && !(v->is_array() && v->empty())) {
-    return invalid_request("tools are not supported by this server yet; leave them out", "tools");
-  }
-  if (const json* v = field(o, "response_format")) {
-    if (!v->is_object() || v->value("type", json()) != "text") {
-      return invalid_request("response_format other than {\"type\": \"text\"} is not supported", "response_format");
-    }
-  }
   if (!chat) {
     bool echo = false;
     if (auto e = read_bool(o, "echo", echo)) return e;
@@ -389,13 +368,77 @@ MaybeError read_message(const json& m, size_t index, json& out) {
     out["name"] = *name;
   }
   if (const json* calls = field(m, "tool_calls")) {
-    if (!calls->is_array()) return wrong_type(at + ".tool_calls", "an array", *calls);
+    if (r != "assistant") return invalid_request(at + ".tool_calls is only for assistant messages", at + ".tool_calls");
+    if (auto e = check_message_tool_calls(*calls, at + ".tool_calls")) return e;
     out["tool_calls"] = *calls;
   }
   if (const json* id = field(m, "tool_call_id")) {
     if (!id->is_string()) return wrong_type(at + ".tool_call_id", "a string", *id);
     out["tool_call_id"] = *id;
   }
+  return std::nullopt;
+}
+
+// chat_template_kwargs: further variables for the chat template (vLLM's and llama-server's name).
+MaybeError read_chat_template_kwargs(const json& o, CompletionRequest& r) {
+  const json* v = field(o, "chat_template_kwargs");
+  if (!v) return std::nullopt;
+  if (!v->is_object()) return wrong_type("chat_template_kwargs", "an object of template variables", *v);
+  static const std::set<std::string> kReserved = {"messages", "tools", "add_generation_prompt", "bos_token",
+                                                  "eos_token"};
+  for (const auto& [key, value] : v->items()) {
+    if (kReserved.count(key)) {
+      return invalid_request("chat_template_kwargs." + key + " is set by the server; send it as its own field",
+                             "chat_template_kwargs");
+    }
+    (void)value;
+  }
+  r.chat_template_kwargs_json = v->dump();
+  return std::nullopt;
+}
+
+// response_format: {"type": "text"}, {"type": "json_object"}, or {"type": "json_schema",
+// "json_schema": {"name": ..., "schema": {...}, "strict": ...}}. The schema becomes the grammar
+// every sampled token keeps to; what the grammar cannot enforce is refused here, naming the
+// schema keyword, rather than answered unconstrained.
+MaybeError read_response_format(const json& o, std::string_view body, SamplingParams& s) {
+  const json* v = field(o, "response_format");
+  if (!v) return std::nullopt;
+  const std::string kinds = "\"text\", \"json_object\" or \"json_schema\"";
+  if (!v->is_object()) return wrong_type("response_format", "an object like {\"type\": \"json_object\"}", *v);
+  const json* type = field(*v, "type");
+  if (!type || !type->is_string()) return invalid_request("response_format.type must be " + kinds, "response_format");
+  const std::string kind = type->get<std::string>();
+  if (kind == "text") return std::nullopt;
+  if (kind == "json_object") {
+    static const auto any_object = grammar::json_object_grammar();
+    s.grammar = any_object;
+    return std::nullopt;
+  }
+  if (kind != "json_schema") {
+    return invalid_request("response_format.type \"" + kind + "\" is not supported; use " + kinds, "response_format");
+  }
+  const json* wrapper = field(*v, "json_schema");
+  if (!wrapper || !wrapper->is_object() || !field(*wrapper, "schema")) {
+    return invalid_request(
+        "response_format.json_schema.schema is required with type \"json_schema\": {\"json_schema\": {\"name\": "
+        "\"...\", \"schema\": {...}}}",
+        "response_format");
+  }
+  // The schema once more with the client's key order, which is the order properties are written in.
+  nlohmann::ordered_json schema;
+  try {
+    schema = nlohmann::ordered_json::parse(body).at("response_format").at("json_schema").at("schema");
+  } catch (const nlohmann::json::exception& e) {
+    return invalid_request(std::string("response_format.json_schema.schema could not be read: ") + e.what(),
+                           "response_format");
+  }
+  auto compiled = grammar::json_schema_grammar(schema);
+  if (!compiled) {
+    return invalid_request("response_format.json_schema.schema cannot be enforced: " + compiled.error(),
+                           "response_format");
+  }
+  s.grammar = std::move(compiled).value();
   return std::nullopt;
 }
 
@@ -406,13 +449,16 @@ ParsedRequest parse_chat_request(std::string_view body) {
   if (auto e = parse_object(body, o)) return *e;
   static const std::set<std::string_view> kKnown =
       with({"messages", "max_completion_tokens", "top_logprobs", "response_format", "tools", "tool_choice",
-            "parallel_tool_calls", "reasoning_effort", "modalities"});
+            "parallel_tool_calls", "reasoning_effort", "modalities", "chat_template_kwargs"});
   if (auto e = reject_unknown(o, kKnown)) return *e;
   CompletionRequest r;
   r.chat = true;
   if (auto e = read_common(o, r)) return *e;
   if (auto e = reject_unsupported(o, true)) return *e;
   if (auto e = read_logprobs(o, true, r)) return *e;
+  if (auto e = read_response_format(o, body, r.sampling)) return *e;
+  if (auto e = read_tool_request(o, body, r.tools)) return *e;
+  if (auto e = read_chat_template_kwargs(o, r)) return *e;
   const json* messages = field(o, "messages");
   if (!messages) return invalid_request("messages is required: an array of {\"role\", \"content\"}", "messages");
   if (!messages->is_array()) return wrong_type("messages", "an array", *messages);

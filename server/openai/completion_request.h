@@ -10,9 +10,12 @@
 #include <variant>
 
 #include "http/api_error.h"
+#include "openai/tool_calls/tool_request.h"
 #include "sampling/sampling_params.h"
 
 namespace tandem::openai {
+
+inline constexpr int32_t kMaxChoices = 16;  // the largest n a request may ask for (multi_choice.h)
 
 struct CompletionRequest {
   bool chat = false;
@@ -25,6 +28,10 @@ struct CompletionRequest {
   bool include_usage = false;  // stream_options.include_usage
   // -1: no logprobs. Chat: top_logprobs when logprobs is true; completions: the integer logprobs.
   int32_t top_logprobs = -1;
+  ToolRequest tools;  // chat: tools, tool_choice, parallel_tool_calls
+  // Chat: chat_template_kwargs, further template variables ({"enable_thinking": false}), as JSON.
+  std::string chat_template_kwargs_json = "{}";
+  int32_t n = 1;  // choices to generate, 1..kMaxChoices
 };
 
 using ParsedRequest = std::variant<CompletionRequest, http::ApiError>;

@@ -5,7 +5,10 @@
 #include <filesystem>
 
 #include "log/log.h"
+#include "openai/chat_plan.h"
 #include "openai/completion_request.h"
+#include "openai/multi_choice.h"
+#include "openai/reply_parser.h"
 #include "openai/response_builder.h"
 
 namespace tandem::openai {
@@ -32,22 +35,39 @@ Timings timings_of(const GenerationOutcome& o) {
                  o.n_completion_tokens, o.predicted_ms};
 }
 
+// How a chat reply is split (reply_parser.h), and the text it was made to start with (chat_plan.h).
+struct ReplySpec {
+  ReplyOptions options;
+  std::string prefix;
+};
+
 // Answers with the whole completion once it is done.
 class BufferedSink : public server::GenerationSink {
  public:
-  BufferedSink(std::shared_ptr<Responder> responder, ResponseHeader header, bool chat, bool logprobs)
-      : responder_(std::move(responder)), header_(std::move(header)), chat_(chat), logprobs_(logprobs) {}
+  BufferedSink(std::shared_ptr<Responder> responder, ResponseHeader header, bool chat, bool logprobs,
+               ReplySpec reply = {})
+      : responder_(std::move(responder)),
+        header_(std::move(header)),
+        chat_(chat),
+        logprobs_(logprobs),
+        reply_prefix_(std::move(reply.prefix)),
+        parser_(reply.options) {}
 
-  void on_start(const StartInfo&) override {}
+  void on_start(const StartInfo&) override { parser_.feed(reply_prefix_); }
   void on_token(const TokenLogprobs& token) override { tokens_.push_back(token); }
   bool on_text(std::string_view piece) override {
     text_ += piece;
+    if (chat_) parser_.feed(piece);
     return !responder_->disconnected();
   }
   void on_finish(const GenerationOutcome& o) override {
     const Usage usage{o.n_prompt_tokens, o.n_completion_tokens};
     json body = chat_ ? chat_completion(header_, text_, o.finish_reason, usage)
                       : text_completion(header_, text_, o.finish_reason, usage);
+    if (chat_) {
+      parser_.finish();
+      put_chat_reply(body["choices"][0], parser_.content(), parser_.reasoning(), parser_.tool_calls());
+    }
     body["timings"] = timings_json(timings_of(o));
     if (logprobs_) {
       size_t offset = 0;
@@ -62,6 +82,8 @@ class BufferedSink : public server::GenerationSink {
   ResponseHeader header_;
   bool chat_;
   bool logprobs_;
+  std::string reply_prefix_;
+  ReplyParser parser_;
   std::string text_;
   std::vector<TokenLogprobs> tokens_;
 };
@@ -70,30 +92,38 @@ class BufferedSink : public server::GenerationSink {
 class StreamingSink : public server::GenerationSink {
  public:
   StreamingSink(std::shared_ptr<Responder> responder, ResponseHeader header, bool chat, bool include_usage,
-                bool logprobs)
+                bool logprobs, ReplySpec reply = {})
       : responder_(std::move(responder)),
         header_(std::move(header)),
         chat_(chat),
         include_usage_(include_usage),
-        logprobs_(logprobs) {}
+        logprobs_(logprobs),
+        reply_prefix_(std::move(reply.prefix)),
+        parser_(reply.options) {}
 
   void on_start(const StartInfo&) override {
     started_ = true;
     responder_->start_stream(200, "text/event-stream");
     // OpenAI's first chat chunk announces the role with empty content.
     if (chat_) responder_->send_chunk(sse_data(chat_chunk(header_, {{"role", "assistant"}, {"content", ""}}, "", include_usage_)));
+    if (chat_) send_reply(parser_.feed(reply_prefix_));
   }
   void on_token(const TokenLogprobs& token) override { pending_.push_back(token); }
   bool on_text(std::string_view piece) override {
     if (responder_->disconnected()) return false;
-    json chunk = chat_ ? chat_chunk(header_, {{"content", std::string(piece)}}, "", include_usage_)
-                       : text_chunk(header_, piece, "", include_usage_);
+    if (chat_) {
+      send_reply(parser_.feed(piece));
+      return true;
+    }
+    json chunk = text_chunk(header_, piece, "", include_usage_);
     attach_logprobs(chunk);
     responder_->send_chunk(sse_data(chunk));
     return true;
   }
   void on_finish(const GenerationOutcome& o) override {
-    json last = chat_ ? chat_chunk(header_, json::object(), o.finish_reason, include_usage_)
+    if (chat_) send_reply(parser_.finish());
+    const std::string finish = chat_ && !parser_.tool_calls().empty() ? "tool_calls" : o.finish_reason;
+    json last = chat_ ? chat_chunk(header_, json::object(), finish, include_usage_)
                       : text_chunk(header_, "", o.finish_reason, include_usage_);
     // As llama.cpp's server: the chunk with the finish_reason carries the timings.
     last["timings"] = timings_json(timings_of(o));
@@ -123,9 +153,20 @@ class StreamingSink : public server::GenerationSink {
     chunk["choices"][0]["logprobs"] = chat_ ? chat_logprobs_json(pending_) : text_logprobs_json(pending_, text_offset_);
     pending_.clear();
   }
+  // A chat reply's new parts: reasoning and content in one chunk, then the calls' pieces. A piece
+  // of text that decided nothing yet (held back) sends nothing.
+  void send_reply(const ReplyDelta& d) {
+    for (json& part : chat_reply_deltas(d)) {
+      json chunk = chat_chunk(header_, std::move(part), "", include_usage_);
+      attach_logprobs(chunk);
+      responder_->send_chunk(sse_data(chunk));
+    }
+  }
 
   bool include_usage_;
   bool logprobs_;
+  std::string reply_prefix_;
+  ReplyParser parser_;
   bool started_ = false;
   std::vector<TokenLogprobs> pending_;
   size_t text_offset_ = 0;
@@ -140,22 +181,20 @@ void handle_generation(bool chat, server::Scheduler& scheduler, const std::vecto
   auto servable = servable_model(scheduler.status(), r.model, aliases);
   if (auto* refused = std::get_if<ApiError>(&servable)) return responder->send(http::error_response(*refused));
   const server::ModelInfo& model = std::get<server::ModelInfo>(servable);
-
-  server::GenerationJob job;
-  job.request_id = request.request_id;
-  job.chat = chat;
-  job.prompt = std::move(r.prompt);
-  job.messages_json = std::move(r.messages_json);
-  job.sampling = std::move(r.sampling);
-  job.max_tokens = r.max_tokens;
-  job.top_logprobs = r.top_logprobs;
+  auto prepared = prepare_generation(r, model, chat, request.request_id);
+  if (auto* error = std::get_if<ApiError>(&prepared)) return responder->send(http::error_response(*error));
+  server::GenerationJob& job = std::get<PreparedGeneration>(prepared).job;
+  const ReplySpec reply{std::get<PreparedGeneration>(prepared).reply, job.reply_prefix};
   ResponseHeader header{new_completion_id(chat), static_cast<int64_t>(std::time(nullptr)), model.id};
-  std::shared_ptr<server::GenerationSink> sink;
-  if (r.stream) {
-    sink = std::make_shared<StreamingSink>(responder, std::move(header), chat, r.include_usage, r.top_logprobs >= 0);
-  } else {
-    sink = std::make_shared<BufferedSink>(responder, std::move(header), chat, r.top_logprobs >= 0);
-  }
+  // One sink per choice; with n > 1 each writes to its choice's responder and multi_choice merges them.
+  auto make_sink = [&](std::shared_ptr<Responder> to) -> std::shared_ptr<server::GenerationSink> {
+    if (r.stream) {
+      return std::make_shared<StreamingSink>(std::move(to), header, chat, r.include_usage, r.top_logprobs >= 0, reply);
+    }
+    return std::make_shared<BufferedSink>(std::move(to), header, chat, r.top_logprobs >= 0, reply);
+  };
+  if (r.n > 1) return submit_choices(scheduler, job, r.n, std::move(responder), make_sink);
+  std::shared_ptr<server::GenerationSink> sink = make_sink(responder);
   // A client that hangs up cancels its generation, queued or running.
   responder->on_disconnect([cancel = job.cancel] { cancel->cancel(); });
   if (auto refused = scheduler.submit(std::move(job), sink)) {
@@ -178,6 +217,31 @@ void handle_models(server::Scheduler& scheduler, std::shared_ptr<Responder> resp
 }
 
 }  // namespace
+
+std::variant<PreparedGeneration, ApiError> prepare_generation(CompletionRequest& r, const server::ModelInfo& model,
+                                                             bool chat, std::string request_id) {
+  PreparedGeneration out;
+  server::GenerationJob& job = out.job;
+  if (chat) {
+    auto planned = plan_chat(r, model.chat_template);
+    if (auto* error = std::get_if<ApiError>(&planned)) return *error;
+    ChatPlan& plan = std::get<ChatPlan>(planned);
+    if (plan.grammar) r.sampling.grammar = plan.grammar;
+    r.messages_json = std::move(plan.messages_json);
+    job.template_vars_json = std::move(plan.template_vars_json);
+    job.visible_control_tokens = std::move(plan.visible_control_tokens);
+    job.reply_prefix = std::move(plan.reply_prefix);
+    out.reply = plan.reply;
+  }
+  job.request_id = std::move(request_id);
+  job.chat = chat;
+  job.prompt = std::move(r.prompt);
+  job.messages_json = std::move(r.messages_json);
+  job.sampling = std::move(r.sampling);
+  job.max_tokens = r.max_tokens;
+  job.top_logprobs = r.top_logprobs;
+  return out;
+}
 
 bool names_model(const std::string& requested, const server::ModelInfo& model, const std::vector<std::string>& aliases) {
   if (requested == model.id || requested == std::filesystem::path(model.path).filename().string()) return true;

@@ -9,6 +9,8 @@
 
 #include "http/api_error.h"
 #include "http/router.h"
+#include "openai/completion_request.h"
+#include "openai/reply_parser.h"
 #include "scheduler/scheduler.h"
 
 namespace tandem::openai {
@@ -25,6 +27,19 @@ bool names_model(const std::string& requested, const server::ModelInfo& model, c
 std::variant<server::ModelInfo, http::ApiError> servable_model(const server::SchedulerStatus& status,
                                                                const std::string& requested,
                                                                const std::vector<std::string>& aliases);
+
+// A parsed request made ready for the scheduler, as both front doors (HTTP and gRPC) submit it:
+// for chat, the chat plan applied (chat_plan.h: tools and chat_template_kwargs in the prompt, the
+// grammar of a forced call, the reply's prefix in job.reply_prefix) and how the reply splits into
+// reasoning, content and tool calls (`reply`, for a ReplyParser fed job.reply_prefix first).
+struct PreparedGeneration {
+  server::GenerationJob job;
+  ReplyOptions reply;
+};
+// Fails (400) as plan_chat fails. `r` is consumed.
+std::variant<PreparedGeneration, http::ApiError> prepare_generation(CompletionRequest& r,
+                                                                   const server::ModelInfo& model, bool chat,
+                                                                   std::string request_id);
 
 // The status and OpenAI error for a scheduler's refusal or failure.
 http::ApiError to_api_error(const server::SchedulerError& error);

@@ -1,8 +1,9 @@
 #include "openai/response_builder.h"
 
 #include <cmath>
-#include <mutex>
-#include <random>
+
+#include "openai/random_id.h"
+#include "openai/tool_calls/tool_call_json.h"
 
 namespace tandem::openai {
 
@@ -21,20 +22,7 @@ json base(const ResponseHeader& h, const char* object) {
 
 }  // namespace
 
-std::string new_completion_id(bool chat) {
-  static std::mutex mutex;
-  static std::mt19937_64 rng{std::random_device{}()};
-  uint64_t a = 0, b = 0;
-  {
-    std::lock_guard lock(mutex);
-    a = rng();
-    b = rng();
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%016llx%08llx", static_cast<unsigned long long>(a),
-                static_cast<unsigned long long>(b & 0xffffffffull));
-  return std::string(chat ? "chatcmpl-" : "cmpl-") + buf;
-}
+std::string new_completion_id(bool chat) { return random_id(chat ? "chatcmpl-" : "cmpl-"); }
 
 json usage_json(const Usage& u) {
   return {{"prompt_tokens", u.prompt_tokens},
@@ -139,6 +127,28 @@ json text_chunk(const ResponseHeader& h, std::string_view text, std::string_view
                                      {"finish_reason", finish_json(finish_reason)}}});
   if (include_usage) out["usage"] = nullptr;
   return out;
+}
+
+std::vector<json> chat_reply_deltas(const ReplyDelta& d) {
+  std::vector<json> deltas;
+  json delta = json::object();
+  if (!d.reasoning.empty()) delta["reasoning_content"] = d.reasoning;
+  if (!d.content.empty()) delta["content"] = d.content;
+  if (!delta.empty()) deltas.push_back(std::move(delta));
+  for (const ToolCallPiece& piece : d.call_pieces) deltas.push_back(tool_call_delta(piece));
+  return deltas;
+}
+
+void put_chat_reply(json& choice, const std::string& content, const std::string& reasoning,
+                    const std::vector<ToolCall>& calls) {
+  json& message = choice["message"];
+  message["content"] = content;
+  if (!reasoning.empty()) message["reasoning_content"] = reasoning;
+  if (!calls.empty()) {
+    if (content.empty()) message["content"] = nullptr;
+    message["tool_calls"] = tool_calls_json(calls);
+    choice["finish_reason"] = "tool_calls";
+  }
 }
 
 json usage_chunk(const ResponseHeader& h, bool chat, const Usage& usage) {

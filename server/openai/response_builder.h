@@ -6,10 +6,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <span>
 
+#include "openai/reply_parser.h"
 #include "tandem/engine.h"
 
 namespace tandem::openai {
@@ -61,6 +63,14 @@ nlohmann::json chat_chunk(const ResponseHeader& h, nlohmann::json delta, std::st
                           bool include_usage);
 nlohmann::json text_chunk(const ResponseHeader& h, std::string_view text, std::string_view finish_reason,
                           bool include_usage);
+// The deltas that stream a chat reply's new parts (reply_parser.h): reasoning_content and content
+// in one, then one per piece of a tool call (tool_call_delta); none for a delta that decided
+// nothing yet. The HTTP API streams these, and the gateway renders a gRPC link's chunks with them.
+std::vector<nlohmann::json> chat_reply_deltas(const ReplyDelta& delta);
+// A whole chat reply's parts into its choice: message.content (null beside tool calls, as OpenAI
+// sends it), reasoning_content, tool_calls, and finish_reason "tool_calls" when there are calls.
+void put_chat_reply(nlohmann::json& choice, const std::string& content, const std::string& reasoning,
+                    const std::vector<ToolCall>& calls);
 // The last chunk of stream_options.include_usage: no choices, the usage.
 nlohmann::json usage_chunk(const ResponseHeader& h, bool chat, const Usage& usage);
 

@@ -59,6 +59,9 @@ SchedulerStatus BatchingScheduler::status() const {
   s.queued = queued_locked();
   s.running = running_;
   s.accepting = accepting_ && !stop_;
+  s.kv_cells_used = kv_cells_used_.load();
+  s.kv_cells_total = kv_cells_total_.load();
+  s.max_in_flight = options_.max_concurrent_requests;
   if (running_ > 0) {
     const Clock::time_point last{Clock::duration(last_step_ns_.load())};
     s.seconds_since_step = std::max(0.0, seconds_between(last, Clock::now()));
@@ -293,9 +296,12 @@ void BatchingScheduler::run() {
         continue;
       }
     } else {
-      // Prepared requests join while sequence slots are free, a few per step: the running
-      // sequences step between two batches of admissions.
-      for (int32_t n = 0; n < options_.max_admissions_per_step && !ready_.empty(); ++n) {
+      // Every prepared request that finds a free slot joins before the next step, so prompts that
+      // arrive together are read together (the engine's per-step prompt-token budget,
+      // model.prompt_batch_size, chunks them beside one token for each running sequence). Only
+      // those prepared when this pass began are taken: however fast requests come, the running
+      // sequences step between two passes (issue 10's starvation).
+      for (size_t n = ready_.size(); n > 0 && !ready_.empty(); --n) {
         if (!backend_) {  // unloaded (publish_model_locked re-queued the prepared ones; a guard)
           publish_model_locked();
           break;
@@ -326,6 +332,7 @@ void BatchingScheduler::run() {
       }
     }
     lock.unlock();
+    publish_kv_use();
     if (backend_ && backend_->n_active() > 0) {
       if (!busy) last_step_ns_ = Clock::now().time_since_epoch().count();  // the clock starts with the work
       try {
@@ -334,14 +341,24 @@ void BatchingScheduler::run() {
         log::error(std::string("engine step failed: ") + e.what());
       }
       last_step_ns_ = Clock::now().time_since_epoch().count();
+      publish_kv_use();
     }
   }
   backend_.reset();
+  publish_kv_use();
   std::lock_guard lock(mutex_);
   state_ = ModelState::kUnloaded;
   reason_ = "the server is shutting down";
   info_.reset();
   metrics_.model_loaded.set(0);
+}
+
+void BatchingScheduler::publish_kv_use() {
+  const auto [used, total] = backend_ ? backend_->kv_cells() : std::pair<int64_t, int64_t>{0, 0};
+  kv_cells_used_ = used;
+  kv_cells_total_ = total;
+  metrics_.kv_cache_used_cells.set(used);
+  metrics_.kv_cache_capacity_cells.set(total);
 }
 
 // At shutdown the running sequences were cancelled: one step ends each of them.
@@ -353,6 +370,7 @@ void BatchingScheduler::apply(Control& control) {
   // Free the old model first: two models at once may not fit in memory. (The preparation thread
   // may hold the old PromptPreparer a moment longer: tokenizer and template, no weights.)
   backend_.reset();
+  publish_kv_use();
   if (!control.load) {
     {
       std::lock_guard lock(mutex_);
@@ -389,12 +407,14 @@ void BatchingScheduler::apply(Control& control) {
     return;
   }
   backend_ = std::move(loaded).value();
+  publish_kv_use();
   ModelInfo info;
   info.id = control.id;
   info.path = control.path;
   info.n_ctx = backend_->n_ctx();
   info.n_vocab = backend_->n_vocab();
   info.created = static_cast<int64_t>(std::time(nullptr));
+  info.chat_template = backend_->preparer()->chat_template_source();
   {
     std::lock_guard lock(mutex_);
     if (control_.empty()) {
@@ -508,7 +528,7 @@ std::variant<GenerationRequest, SchedulerError> BatchingScheduler::prepare(const
                                                                             const PrepModel& model) const {
   GenerationRequest request;
   if (job.chat) {
-    auto tokens = model.preparer->tokenize_chat(job.messages_json);
+    auto tokens = model.preparer->tokenize_chat(job.messages_json, job.template_vars_json, job.reply_prefix);
     if (!tokens) {
       return invalid("the messages could not be rendered by the model's chat template: " + tokens.error(), "messages");
     }
@@ -518,6 +538,7 @@ std::variant<GenerationRequest, SchedulerError> BatchingScheduler::prepare(const
   }
   request.sampling = job.sampling;
   request.top_logprobs = job.top_logprobs;
+  request.visible_control_tokens = job.visible_control_tokens;
   const int32_t n_ctx = model.n_ctx;
   const auto n_prompt = static_cast<int32_t>(request.prompt_tokens.size());
   const std::string prompt_param = job.chat ? "messages" : "prompt";

@@ -8,8 +8,9 @@
 // A request is prepared before it queues for a slot: a second thread renders its chat template,
 // tokenizes it and makes the checks that need the model (context length, logit_bias ids), with
 // the model's shared PromptPreparer. So a huge prompt or a flood of requests refused there costs
-// the running sequences nothing, and the scheduler thread admits at most a few prepared requests
-// between two steps.
+// the running sequences nothing, and the scheduler thread only places prepared requests in slots
+// between two steps: all that were prepared when it looks, so prompts that arrive together share
+// the next step.
 
 #include <atomic>
 #include <condition_variable>
@@ -33,7 +34,6 @@ struct BatchingSchedulerOptions {
   std::chrono::milliseconds generation_timeout{0};
   // 0 = none; a request that waited longer for a slot is refused with a 503 (code "queue_timeout").
   std::chrono::milliseconds queue_timeout{0};
-  int32_t max_admissions_per_step = 4;  // prepared requests placed in slots between two forward steps
 };
 
 class BatchingScheduler final : public Scheduler {
@@ -89,6 +89,7 @@ class BatchingScheduler final : public Scheduler {
   bool expired(const Pending& p, Clock::time_point now) const;
   SchedulerError queue_timeout_error(const Pending& p, Clock::time_point now) const;
   void expire_queued();
+  void publish_kv_use();  // the backend's KV cache use, for status() and the metrics
   int64_t queued_locked() const { return static_cast<int64_t>(queue_.size() + ready_.size()) + preparing_; }
 
   const BatchingSchedulerOptions options_;
@@ -110,6 +111,8 @@ class BatchingScheduler final : public Scheduler {
   bool stop_ = false;
   std::atomic<bool> shutting_down_{false};  // cancel_all() or stop(): cancelled sequences end in a 503
   std::atomic<Clock::rep> last_step_ns_{0};  // steady clock, when the last forward step ended
+  std::atomic<int64_t> kv_cells_used_{0};
+  std::atomic<int64_t> kv_cells_total_{0};
   ModelState state_ = ModelState::kUnloaded;
   std::string reason_ = "no model has been loaded yet";
   std::optional<ModelInfo> info_;

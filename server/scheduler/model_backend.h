@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -22,8 +23,14 @@ class PromptPreparer {
   virtual ~PromptPreparer() = default;
   // A completion prompt: BOS per the model, special tokens parsed (the client wrote all of it).
   virtual std::vector<int32_t> tokenize(std::string_view prompt) const = 0;
-  // Messages (a validated OpenAI array) through the chat template; fails when the template does.
-  virtual Result<std::vector<int32_t>> tokenize_chat(const std::string& messages_json) const = 0;
+  // Messages (a validated OpenAI array) through the chat template with further variables (a JSON
+  // object), then reply_prefix (the server's own text: its markup may be control tokens); fails
+  // when the template does.
+  virtual Result<std::vector<int32_t>> tokenize_chat(const std::string& messages_json,
+                                                     const std::string& template_vars_json,
+                                                     std::string_view reply_prefix) const = 0;
+  // The chat template's Jinja source ("" when the model has none that works).
+  virtual std::string chat_template_source() const { return ""; }
 };
 
 class ModelBackend {
@@ -40,6 +47,8 @@ class ModelBackend {
   virtual int32_t n_active() const = 0;
   virtual Status begin(const GenerationRequest& request, std::shared_ptr<SequenceObserver> observer) = 0;
   virtual void step() = 0;
+  // KV cache positions the running sequences hold, and all there are (0, 0: not known).
+  virtual std::pair<int64_t, int64_t> kv_cells() const { return {0, 0}; }
 };
 
 using BackendLoader = std::function<Result<std::unique_ptr<ModelBackend>>(const std::string& path)>;

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 #include "sampling/sampling_params.h"
@@ -42,9 +43,16 @@ struct GenerationJob {
   bool chat = false;           // true: messages_json through the chat template; false: prompt
   std::string prompt;          // raw completion prompt
   std::string messages_json;   // OpenAI messages array, already validated
+  // Chat: further template variables (a JSON object: tools, chat_template_kwargs), and text the
+  // reply starts with, appended to the rendered prompt for the model to continue.
+  std::string template_vars_json = "{}";
+  std::string reply_prefix;
   SamplingParams sampling;
   std::optional<int32_t> max_tokens;  // nullopt: server.default_max_tokens or until the context is full
   int32_t top_logprobs = -1;  // -1: no logprobs; else the alternatives per token (sink's on_token)
+  // Control tokens, by vocabulary text, whose text the reply shows (GenerationRequest's field): the
+  // tool-call format's markers, for the reply parser. Empty: control tokens give no text.
+  std::vector<std::string> visible_control_tokens;
   std::shared_ptr<CancelToken> cancel = std::make_shared<CancelToken>();
 };
 
@@ -99,6 +107,7 @@ struct ModelInfo {
   int32_t n_ctx = 0;
   int32_t n_vocab = 0;
   int64_t created = 0;  // Unix time of the load
+  std::string chat_template;  // the Jinja source chat requests render through ("" when none)
 };
 
 struct SchedulerStatus {
@@ -114,6 +123,13 @@ struct SchedulerStatus {
   // Not ready, but a request may still be submitted for this model: monitoring unloaded it for
   // lack of memory and the next request reloads it (or is refused with the reason and Retry-After).
   std::optional<ModelInfo> reloadable;
+  // KV cache positions ("cells") held by running sequences, of all the loaded model's sequence
+  // slots have (model.max_batch_size * context); both 0 without a model. Updated every step.
+  int64_t kv_cells_used = 0;
+  int64_t kv_cells_total = 0;
+  // server.max_concurrent_requests: requests running or queued at once (0 = unknown); a request
+  // for n choices takes n of them.
+  int64_t max_in_flight = 0;
 };
 
 class Scheduler {

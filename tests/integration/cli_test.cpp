@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -40,9 +41,10 @@ std::string quote(const std::string& s) {
 
 // Runs `tandem ARGS` with optional stdin text; stdout and stderr are captured apart.
 CommandResult run_tandem(const std::string& args, const std::string& input = "") {
-  const std::string dir = ::testing::TempDir();
-  const std::string in_path = dir + "/tandem_stdin.txt";
-  const std::string err_path = dir + "/tandem_stderr.txt";
+  // Per process: ctest runs the tests in parallel, each in its own process.
+  const std::string dir = ::testing::TempDir() + "/" + std::to_string(::getpid());
+  const std::string in_path = dir + "_tandem_stdin.txt";
+  const std::string err_path = dir + "_tandem_stderr.txt";
   std::ofstream(in_path, std::ios::binary) << input;
   const std::string cmd = quote(kBinary) + " " + args + " <" + quote(in_path) + " 2>" + quote(err_path);
   CommandResult r;

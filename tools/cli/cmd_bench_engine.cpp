@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -63,8 +64,11 @@ void run_bench(const BenchOptions& opt) {
   const tandem::ModelConfig& c = model.config();
   const int32_t n_ctx = std::max(opt.n_prompt, opt.n_gen) + 16;
   const int32_t max_tokens = std::max({opt.n_prompt, opt.n_parallel, 1});
-  tandem::ForwardState state(c, max_tokens, n_ctx, opt.n_threads);
-  tandem::KvCache kv(c.n_layer, n_ctx, c.kv_dim(), 1);
+  // The single-sequence tests' buffers and cache go before the batched test sets up its own, as
+  // one server holds one of each: otherwise the peak RSS counts both.
+  std::optional<tandem::ForwardState> state(std::in_place, c, max_tokens, n_ctx, opt.n_threads);
+  std::optional<tandem::KvCache> kv(std::in_place, c.n_layer, n_ctx, c.kv_dim(), 1, tandem::recurrent_shape(c));
+  const int n_threads = state->n_threads();
   const int reps = std::max(1, opt.repetitions);
 
   // Prompt processing: one batch of n_prompt tokens into an empty cache, best of reps after a
@@ -73,9 +77,9 @@ void run_bench(const BenchOptions& opt) {
   if (opt.n_prompt > 0) {
     const std::vector<int32_t> prompt = random_tokens(opt.n_prompt, c.n_vocab, 1);
     for (int r = 0; r <= reps; ++r) {
-      kv.clear(0);
+      kv->clear(0);
       const auto start = Clock::now();
-      tandem::forward(model, kv, 0, prompt, state, false);
+      tandem::forward(model, *kv, 0, prompt, *state, false);
       const double tps = opt.n_prompt / seconds_since(start);
       if (r > 0) pp_best = std::max(pp_best, tps);
     }
@@ -85,10 +89,10 @@ void run_bench(const BenchOptions& opt) {
   if (opt.n_gen > 0) {
     const std::vector<int32_t> tokens = random_tokens(opt.n_gen, c.n_vocab, 2);
     for (int r = 0; r <= reps; ++r) {
-      kv.clear(0);
+      kv->clear(0);
       const auto start = Clock::now();
       for (int32_t i = 0; i < opt.n_gen; ++i) {
-        tandem::forward(model, kv, 0, std::span<const int32_t>(&tokens[static_cast<size_t>(i)], 1), state, false);
+        tandem::forward(model, *kv, 0, std::span<const int32_t>(&tokens[static_cast<size_t>(i)], 1), *state, false);
       }
       const double tps = opt.n_gen / seconds_since(start);
       if (r > 0 || reps == 1) tg_best = std::max(tg_best, tps);
@@ -96,11 +100,13 @@ void run_bench(const BenchOptions& opt) {
   }
   // Batched decoding: n_parallel sequences, each after a short prompt, one token each per step.
   double batched_best = 0.0;
-  size_t kv_bytes = kv.bytes();
+  size_t kv_bytes = kv->bytes();
+  state.reset();
+  kv.reset();
   if (opt.n_parallel > 0) {
     const int32_t prompt_len = 16;
     const int32_t ctx = prompt_len + opt.n_parallel_gen + 1;
-    tandem::KvCache bkv(c.n_layer, ctx, c.kv_dim(), opt.n_parallel);
+    tandem::KvCache bkv(c.n_layer, ctx, c.kv_dim(), opt.n_parallel, tandem::recurrent_shape(c));
     tandem::ForwardState bstate(c, std::max(prompt_len, opt.n_parallel), ctx, opt.n_threads);
     kv_bytes = std::max(kv_bytes, bkv.bytes());
     const std::vector<int32_t> tokens = random_tokens(prompt_len + opt.n_parallel_gen, c.n_vocab, 3);
@@ -125,7 +131,7 @@ void run_bench(const BenchOptions& opt) {
   const size_t peak_rss = peak_rss_bytes();
   double bandwidth = 0.0;
   if (!opt.skip_bandwidth) {
-    tandem::cpu::ThreadPool pool(state.n_threads());
+    tandem::cpu::ThreadPool pool(n_threads);
     bandwidth = tandem::cpu::measure_read_bandwidth(pool);
   }
   const double weight_bytes = static_cast<double>(model.weight_bytes());
@@ -135,7 +141,7 @@ void run_bench(const BenchOptions& opt) {
   if (opt.json) {
     nlohmann::json out = {{"model", opt.model_path},
                           {"model_name", c.name},
-                          {"threads", state.n_threads()},
+                          {"threads", n_threads},
                           {"isa", isa},
                           {"pp_tokens", opt.n_prompt},
                           {"tg_tokens", opt.n_gen},
@@ -154,7 +160,7 @@ void run_bench(const BenchOptions& opt) {
     return;
   }
   std::printf("model: %s (%s)\nthreads: %d, kernels: %s (cpu: %s)\n", opt.model_path.c_str(), c.name.c_str(),
-              state.n_threads(), isa.c_str(), tandem::cpu::cpu_features_string().c_str());
+              n_threads, isa.c_str(), tandem::cpu::cpu_features_string().c_str());
   if (opt.n_prompt > 0) std::printf("pp%-5d %10.2f tokens/s\n", opt.n_prompt, pp_best);
   if (opt.n_gen > 0) std::printf("tg%-5d %10.2f tokens/s\n", opt.n_gen, tg_best);
   if (opt.n_parallel > 0) {

@@ -1,7 +1,8 @@
 // `tandem doctor [--config serve.json] [--gateway gateway.json] [--json]`: the deployment guide's
 // troubleshooting checklist ("connection refused", "high latency", "out of memory") run for the
 // configs given, one PASS/WARN/FAIL line per check with what was found and the fix. Exit status
-// 1 when any check fails. Only the configs' addresses are contacted: a connect and GET /health.
+// 1 when any check fails. Only the configs' addresses are contacted: a connect, then GET /health,
+// or for a gateway's gRPC link the standard grpc.health.v1 Check (as the gateway probes it).
 
 #include <cstdio>
 #include <memory>

@@ -2,6 +2,7 @@
 //   perplexity -m MODEL -f TEXT [--ctx 512]               chunked as llama.cpp's perplexity tool
 //   compare --base A --candidate B -f TEXT [--prompts F]  KL divergence, top-1 agreement, ratios
 //   imatrix -m MODEL -f TEXT -o FILE                      activation statistics for quantize
+//   logits -m MODEL --ids 1,2,3 [--top K] [--json]        top logits per position (cmd_eval_logits.cpp)
 // Results go to stdout; progress to stderr.
 
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "cmd_eval_logits.h"
 #include "command_registry.h"
 #include "eval/compare.h"
 #include "eval/imatrix_collector.h"
@@ -203,11 +205,12 @@ void add_imatrix(CLI::App* eval) {
 }
 
 void add_eval(CLI::App& app) {
-  auto* eval = app.add_subcommand("eval", "Measure model quality: perplexity, A/B comparison, imatrix");
+  auto* eval = app.add_subcommand("eval", "Measure model quality: perplexity, A/B comparison, imatrix, logits");
   eval->require_subcommand(1);
   add_perplexity(eval);
   add_compare(eval);
   add_imatrix(eval);
+  tandem::cli::add_eval_logits(eval);
 }
 
 }  // namespace

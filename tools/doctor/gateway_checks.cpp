@@ -45,8 +45,12 @@ std::optional<int64_t> check_gateway(const std::string& config_path, DoctorRepor
     const gateway::LinkConfig& link = config.links[i];
     const std::string name = std::string(kPrefix) + "link." + link.name;
     const std::string field = "links[" + std::to_string(i) + "].url";
-    const bench::TargetUrl target{link.host, link.port, link.base_path};
-    const HealthResult health = check_connect_and_health(report, name, target, link.api_key, timeout_ms, field);
+    // Probed as the gateway probes it: GET /health, or the gRPC health service for a gRPC link.
+    const HealthResult health =
+        link.protocol == "grpc"
+            ? check_connect_and_grpc_health(report, name, link.host, link.port, link.api_key, timeout_ms, field)
+            : check_connect_and_health(report, name, bench::TargetUrl{link.host, link.port, link.base_path},
+                                       link.api_key, timeout_ms, field);
     if (!health.healthy) continue;
     const double rtt = health.health_ms;
     const std::string message = "round trip to " + link.name + " " + format_ms(rtt) + " (connect " +

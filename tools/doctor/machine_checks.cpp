@@ -6,10 +6,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "config/byte_size.h"
 #include "kernels/cpu/cpu_features.h"
+#include "monitor/collectors.h"
 
 namespace tandem::doctor {
 namespace {
@@ -102,9 +104,9 @@ void check_swap(const std::optional<MemoryFacts>& memory, DoctorReport& report) 
   report.pass("machine.swap", config::format_byte_size(memory->swap_total_bytes) + " of swap configured");
 }
 
-void check_gpu(DoctorReport& report, const std::string& proc_root) {
+void check_gpu(DoctorReport& report, const std::string& proc_root, const std::string& nvml_library) {
   std::error_code ec;
-  std::string models;
+  std::string models;  // what the driver's /proc files name, even when NVML cannot be loaded
   for (const auto& gpu : std::filesystem::directory_iterator(proc_root + "/driver/nvidia/gpus", ec)) {
     std::ifstream in(gpu.path() / "information");
     for (std::string line; std::getline(in, line);) {
@@ -113,12 +115,39 @@ void check_gpu(DoctorReport& report, const std::string& proc_root) {
       models += (models.empty() ? "" : ", ") + (start == std::string::npos ? std::string("unknown") : line.substr(start));
     }
   }
-  if (models.empty()) {
-    report.pass("machine.gpu", "no GPU found: the model and its KV cache live in main memory (see serve.memory)");
-  } else {
-    report.pass("machine.gpu", "GPU present (" + models + "), unused: this build of Tandem computes on the CPU, so "
-                               "only main memory counts (see serve.memory)");
+  // GPU memory as the monitoring measures it: NVML through dlopen (monitor/nvml_collector.cpp).
+  monitor::NvmlCollector nvml(nvml_library);
+  std::map<std::string, std::pair<double, double>> memory;  // gpu index -> (used, total) bytes
+  if (auto readings = nvml.sample(0)) {
+    for (const auto& r : *readings) {
+      if (r.name != "gpu_memory_used_bytes" && r.name != "gpu_memory_total_bytes") continue;
+      auto& m = memory[r.labels.empty() ? "0" : r.labels.front().second];
+      (r.name == "gpu_memory_used_bytes" ? m.first : m.second) = r.value;
+    }
   }
+  const std::string cpu_only = "this build of Tandem computes on the CPU, so the model and its KV cache live in main "
+                               "memory (see serve.memory)";
+  if (!memory.empty()) {
+    std::string found;
+    for (const auto& [gpu, m] : memory) {
+      const auto used = static_cast<uint64_t>(m.first), total = static_cast<uint64_t>(m.second);
+      found += (found.empty() ? "GPU " : "; GPU ") + gpu + ": " + config::format_byte_size(total - std::min(used, total)) +
+               " free of " + config::format_byte_size(total);
+    }
+    report.pass("machine.gpu", "NVIDIA GPU memory (NVML" + (models.empty() ? "" : ", " + models) + "): " + found +
+                                   "; unused: " + cpu_only);
+    return;
+  }
+  if (!models.empty()) {
+    report.warn("machine.gpu",
+                "NVIDIA GPU present (" + models + ") but its memory cannot be measured: " + nvml_library +
+                    (nvml.loaded() ? " reports no GPU" : " could not be loaded") + "; " + cpu_only,
+                "install the NVIDIA driver's NVML library (" + nvml_library + ", in the driver's utils package) if "
+                "you want doctor and the monitoring to see GPU memory");
+    return;
+  }
+  report.pass("machine.gpu", "no NVIDIA GPU/driver found (" + nvml_library + " " +
+                                 (nvml.loaded() ? "reports no GPU" : "could not be loaded") + "): " + cpu_only);
 }
 
 std::vector<std::string> dropping_rules(const std::string& ruleset, int64_t port) {

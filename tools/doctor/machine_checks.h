@@ -23,9 +23,13 @@ std::optional<MemoryFacts> read_memory(const std::string& proc_root = "/proc");
 
 void check_cpu(DoctorReport& report);
 void check_swap(const std::optional<MemoryFacts>& memory, DoctorReport& report);
-// Whether an NVIDIA GPU is present (/proc/driver/nvidia/gpus); this build computes on the CPU, so
-// its memory does not count, which the line says rather than leaving people to wonder.
-void check_gpu(DoctorReport& report, const std::string& proc_root = "/proc");
+// The "out of memory" check's GPU part: each NVIDIA GPU's free and total memory, read through
+// NVML (`nvml_library`, dlopen'ed as the monitoring does); a PASS saying "no NVIDIA GPU/driver
+// found" when there is none; a WARN when the driver's /proc files name a GPU that NVML cannot
+// measure. This build computes on the CPU, so GPU memory does not count, which the line says
+// rather than leaving people to wonder.
+void check_gpu(DoctorReport& report, const std::string& proc_root = "/proc",
+               const std::string& nvml_library = "libnvidia-ml.so.1");
 
 // Lines of a ruleset (nft list ruleset, or iptables-save) that drop or reject `port`, or that set
 // a dropping default policy on input (exposed for the unit tests).

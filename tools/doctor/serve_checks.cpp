@@ -92,10 +92,22 @@ std::optional<int64_t> check_serve(const std::string& config_path, const std::op
   report.add_config_problems(kPrefix, address, "network.bind_address",
                              config.bind_address + " is an address of this host");
 
-  const bool running = check_listener(report, kPrefix, config.bind_address, config.port, "serve", config_path);
-  if (running) {
-    bench::TargetUrl target{local_address_for(config.bind_address), static_cast<uint16_t>(config.port), ""};
-    check_connect_and_health(report, std::string(kPrefix) + "server", target, "", 2000, "network.port");
+  // network.protocol: the HTTP listener ("http", "both"), the gRPC one ("grpc", "both"); a gRPC
+  // listener has no GET /health, so its health service is asked.
+  const std::string local = local_address_for(config.bind_address);
+  if (config.protocol != "grpc") {
+    if (check_listener(report, kPrefix, config.bind_address, config.port, "serve", config_path)) {
+      bench::TargetUrl target{local, static_cast<uint16_t>(config.port), ""};
+      check_connect_and_health(report, std::string(kPrefix) + "server", target, "", 2000, "network.port");
+    }
+  }
+  if (config.protocol != "http") {
+    const std::string prefix = std::string(kPrefix) + "grpc.";
+    if (check_listener(report, prefix, config.bind_address, config.grpc_port, "serve", config_path,
+                       "network.grpc_port")) {
+      check_connect_and_grpc_health(report, prefix + "server", local, static_cast<uint16_t>(config.grpc_port), "",
+                                    2000, "network.grpc_port");
+    }
   }
 
   config::ConfigReport model;
@@ -130,7 +142,7 @@ std::optional<int64_t> check_serve(const std::string& config_path, const std::op
   config::ConfigReport deployment;
   config::check_deployment(config, deployment);
   if (!deployment.problems.empty()) report.add_config_problems(kPrefix, deployment, "deployment", "");
-  return config.port;
+  return config.protocol == "grpc" ? config.grpc_port : config.port;
 }
 
 }  // namespace tandem::doctor

@@ -43,6 +43,9 @@ struct GenerationRequest {
   // -1: no log-probabilities. 0..kMaxTopLogprobs: SequenceObserver::on_token hears each generated
   // token's logprob and this many most likely alternatives (see Sampler::sample_with_logprobs).
   int32_t top_logprobs = -1;
+  // Control tokens, by vocabulary text, whose text goes into the generated text (all others give
+  // none): a reply format's markers ("[TOOL_CALLS]", "<|python_tag|>") that a parser must see.
+  std::vector<std::string> visible_control_tokens;
 };
 
 inline constexpr int32_t kMaxTopLogprobs = 20;  // OpenAI's limit
@@ -117,6 +120,12 @@ class Engine {
   void step();
   int32_t n_active() const;
   bool has_free_slot() const;
+  // KV cache positions ("cells") the running sequences hold, and all there are (n_seq * n_ctx).
+  struct KvCacheUse {
+    int64_t used_cells = 0;
+    int64_t total_cells = 0;
+  };
+  KvCacheUse kv_cache_use() const;
   // Checks a request without starting it (the same checks begin() makes).
   Status validate_request(const GenerationRequest& request) const;
 

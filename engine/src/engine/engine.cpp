@@ -75,7 +75,7 @@ Result<std::unique_ptr<Engine>> Engine::load(const EngineOptions& options) {
   }
   const int32_t n_ctx = std::min(options.n_ctx, c.n_ctx_train);
   state->options.n_ctx = n_ctx;
-  state->kv = std::make_unique<KvCache>(c.n_layer, n_ctx, c.kv_dim(), options.n_seq);
+  state->kv = std::make_unique<KvCache>(c.n_layer, n_ctx, c.kv_dim(), options.n_seq, recurrent_shape(c));
   // A step carries one token per decoding sequence plus prompt chunks: at least n_seq tokens.
   const int32_t max_tokens = std::max(std::min(options.n_batch, n_ctx), options.n_seq);
   state->forward_state = std::make_unique<ForwardState>(c, max_tokens, n_ctx, options.n_threads);
@@ -155,6 +155,9 @@ Status Engine::begin(const GenerationRequest& request, std::shared_ptr<SequenceO
 void Engine::step() { state_->batcher->step(); }
 int32_t Engine::n_active() const { return state_->batcher->n_active(); }
 bool Engine::has_free_slot() const { return state_->batcher->has_free_slot(); }
+Engine::KvCacheUse Engine::kv_cache_use() const {
+  return {state_->batcher->n_cells_in_use(), static_cast<int64_t>(state_->kv->n_seq()) * state_->kv->n_ctx()};
+}
 
 Result<GenerationResult> Engine::generate(const GenerationRequest& request, const TextCallback& on_text) {
   auto observer = std::make_shared<CallbackObserver>(on_text);

@@ -13,6 +13,9 @@ size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& 
   return n;
 }
 
+// Copying a prefix from another slot (or waiting for one) pays only for more than a few tokens.
+constexpr size_t kMinSharedPrefix = 16;
+
 }  // namespace
 
 SequenceBatcher::SequenceBatcher(const Model& model, const Tokenizer& tokenizer, KvCache& kv,
@@ -26,22 +29,35 @@ int32_t SequenceBatcher::n_active() const {
   return static_cast<int32_t>(std::count_if(slots_.begin(), slots_.end(), [](const Slot& s) { return s.running != nullptr; }));
 }
 
-// The free slot whose cached tokens share the longest prefix with the prompt; among equals, the
-// one used least recently, so that hot prefixes stay cached.
+int64_t SequenceBatcher::n_cells_in_use() const {
+  int64_t n = 0;
+  for (int32_t seq = 0; seq < n_slots(); ++seq) {
+    if (slots_[static_cast<size_t>(seq)].running) n += kv_.length(seq);
+  }
+  return n;
+}
+
+// The free slot a prompt overwrites. One whose last prompt the new one starts with (the same
+// prompt again, the next turn of its chat) is extended, the longest such match first; otherwise
+// the one used least recently, however long a head (a system prompt) the others share with it:
+// begin() copies that head from any slot, while overwriting the best-matching slot would evict a
+// whole cached prompt for it. So up to n_slots distinct prompts stay cached for their next turn.
 int32_t SequenceBatcher::pick_slot(const std::vector<int32_t>& prompt) const {
   int32_t best = -1;
   size_t best_prefix = 0;
+  int32_t lru = -1;
   for (int32_t i = 0; i < n_slots(); ++i) {
     const Slot& s = slots_[static_cast<size_t>(i)];
     if (s.running) continue;
+    if (lru < 0 || s.last_used < slots_[static_cast<size_t>(lru)].last_used) lru = i;
     const size_t prefix = common_prefix(s.cached, prompt);
-    if (best < 0 || prefix > best_prefix ||
-        (prefix == best_prefix && s.last_used < slots_[static_cast<size_t>(best)].last_used)) {
+    const bool extends = prefix > 0 && prefix >= std::min(s.n_prompt, s.cached.size());
+    if (extends && prefix > best_prefix) {
       best = i;
       best_prefix = prefix;
     }
   }
-  return best;
+  return best >= 0 ? best : lru;
 }
 
 void SequenceBatcher::begin(const GenerationRequest& request, std::shared_ptr<SequenceObserver> observer) {
@@ -51,16 +67,34 @@ void SequenceBatcher::begin(const GenerationRequest& request, std::shared_ptr<Se
   const auto& prompt = request.prompt_tokens;
 
   // Reuse cached keys and values: this slot's own, or a longer prefix copied from another slot.
-  // The last prompt token is always recomputed, for its logits.
+  // The last prompt token is always recomputed, for its logits. A hybrid model's recurrent state
+  // is reused whole or not at all (KvCache::restorable_prefix).
   const size_t limit = prompt.size() - 1;
-  size_t reuse = std::min(common_prefix(slot.cached, prompt), limit);
+  auto restorable = [&](int32_t from, size_t n) {
+    return static_cast<size_t>(kv_.restorable_prefix(from, static_cast<int32_t>(n)));
+  };
+  size_t reuse = restorable(seq, std::min(common_prefix(slot.cached, prompt), limit));
   int32_t donor = -1;
   for (int32_t i = 0; i < n_slots(); ++i) {
     if (i == seq) continue;
-    const size_t prefix = std::min(common_prefix(slots_[static_cast<size_t>(i)].cached, prompt), limit);
-    if (prefix > reuse + 16) {  // copying pays only for more than a few tokens
+    const size_t prefix = restorable(i, std::min(common_prefix(slots_[static_cast<size_t>(i)].cached, prompt), limit));
+    if (prefix > reuse + kMinSharedPrefix) {
       reuse = prefix;
       donor = i;
+    }
+  }
+  // A running request still reading a longer shared prefix: wait for it rather than compute the
+  // same keys and values beside it (waiters themselves compute nothing, so they are no donors).
+  // Not with a recurrent state: the donor's would be past the shared prefix by then.
+  int32_t wait_slot = -1;
+  size_t wait_until = 0;
+  for (int32_t i = 0; i < n_slots() && !kv_.has_recurrent(); ++i) {
+    const Running* other = slots_[static_cast<size_t>(i)].running.get();
+    if (i == seq || !other || other->wait_slot >= 0) continue;
+    const size_t shared = std::min(common_prefix(other->request.prompt_tokens, prompt), limit);
+    if (other->n_prompt_done < shared && shared > reuse + kMinSharedPrefix && shared > wait_until) {
+      wait_slot = i;
+      wait_until = shared;
     }
   }
   if (donor >= 0) {
@@ -69,16 +103,49 @@ void SequenceBatcher::begin(const GenerationRequest& request, std::shared_ptr<Se
     kv_.truncate(seq, static_cast<int32_t>(reuse));
   }
   slot.cached.assign(prompt.begin(), prompt.begin() + static_cast<std::ptrdiff_t>(reuse));
+  slot.n_prompt = prompt.size();
   slot.last_used = ++clock_;
 
   slot.running = std::make_unique<Running>(Running{request, std::move(observer),
                                                    Sampler(request.sampling, model_.config().n_vocab),
-                                                   StopMatcher(request.sampling.stop), StreamingDetokenizer(tokenizer_),
+                                                   StopMatcher(request.sampling.stop),
+                                                   StreamingDetokenizer(tokenizer_, request.visible_control_tokens),
                                                    prompt, reuse, std::nullopt, GenerationResult{}});
   Running& r = *slot.running;
   r.history.reserve(prompt.size() + static_cast<size_t>(std::max(0, request.max_tokens)));
   r.result.n_prompt_tokens = static_cast<int32_t>(prompt.size());
   r.result.n_reused_tokens = static_cast<int32_t>(reuse);
+  if (request.sampling.grammar) {
+    r.grammar = std::make_unique<grammar::GrammarMatcher>(request.sampling.grammar, token_trie());
+  }
+  r.id = clock_;
+  if (wait_slot >= 0) {
+    r.wait_slot = wait_slot;
+    r.wait_id = slots_[static_cast<size_t>(wait_slot)].running->id;
+    r.wait_until = wait_until;
+  }
+}
+
+void SequenceBatcher::resume_waiting() {
+  for (int32_t seq = 0; seq < n_slots(); ++seq) {
+    Slot& slot = slots_[static_cast<size_t>(seq)];
+    Running* r = slot.running.get();
+    if (!r || r->wait_slot < 0) continue;
+    const Slot& donor = slots_[static_cast<size_t>(r->wait_slot)];
+    if (donor.running && donor.running->id == r->wait_id && donor.running->n_prompt_done < r->wait_until) continue;
+    // The donor computed the prefix, or ended (cancelled, even) and left what it had in its slot.
+    const auto& prompt = r->request.prompt_tokens;
+    size_t prefix = std::min(common_prefix(donor.cached, prompt), prompt.size() - 1);
+    // A hybrid model's recurrent state is copied whole or not at all.
+    prefix = static_cast<size_t>(kv_.restorable_prefix(r->wait_slot, static_cast<int32_t>(prefix)));
+    if (prefix > r->n_prompt_done) {
+      kv_.copy_prefix(r->wait_slot, seq, static_cast<int32_t>(prefix));
+      slot.cached.assign(prompt.begin(), prompt.begin() + static_cast<std::ptrdiff_t>(prefix));
+      r->n_prompt_done = prefix;
+      r->result.n_reused_tokens = static_cast<int32_t>(prefix);
+    }
+    r->wait_slot = -1;
+  }
 }
 
 void SequenceBatcher::step() {
@@ -92,6 +159,7 @@ void SequenceBatcher::step() {
       finish(seq, FinishReason::kLength);
     }
   }
+  resume_waiting();
 
   // Decoding sequences take one token each; prompts share what is left of the token budget.
   batches_.clear();
@@ -104,11 +172,36 @@ void SequenceBatcher::step() {
     batch_seqs_.push_back(seq);
     --budget;
   }
-  for (int32_t seq = 0; seq < n_slots() && budget > 0; ++seq) {
+  // Only where a chunk fits beside every decoding sequence (else a prompt could wait long).
+  const bool align_prompts =
+      kv_.has_recurrent() && forward_state_.max_tokens() >= kDeltaNetChunkTokens + n_slots();
+  // Prompts take the budget in the order they were admitted, not in slot order: in slot order a
+  // long prompt in a high slot waited while newer prompts in lower slots took the budget.
+  prompt_order_.clear();
+  for (int32_t seq = 0; seq < n_slots(); ++seq) {
+    const Running* r = slots_[static_cast<size_t>(seq)].running.get();
+    if (r && !r->pending && r->wait_slot < 0) prompt_order_.push_back(seq);
+  }
+  std::sort(prompt_order_.begin(), prompt_order_.end(), [&](int32_t a, int32_t b) {
+    return slots_[static_cast<size_t>(a)].running->id < slots_[static_cast<size_t>(b)].running->id;
+  });
+  for (const int32_t seq : prompt_order_) {
+    if (budget <= 0) break;
     Running* r = slots_[static_cast<size_t>(seq)].running.get();
-    if (!r || r->pending) continue;
     const auto& prompt = r->request.prompt_tokens;
-    const size_t n = std::min(prompt.size() - r->n_prompt_done, static_cast<size_t>(budget));
+    size_t n = std::min(prompt.size() - r->n_prompt_done, static_cast<size_t>(budget));
+    if (align_prompts && r->n_prompt_done + n < prompt.size()) {
+      // A recurrent layer's chunks start at fixed positions (model/layers/deltanet.h): a piece
+      // that does not finish the prompt ends at one, so the prompt gives the same bits however
+      // the budget splits it. Short of one, wait for a step with more room, unless nothing else
+      // runs in this one.
+      const size_t end = (r->n_prompt_done + n) / kDeltaNetChunkTokens * kDeltaNetChunkTokens;
+      if (end > r->n_prompt_done) {
+        n = end - r->n_prompt_done;
+      } else if (!batches_.empty()) {
+        continue;
+      }
+    }
     batches_.push_back(SequenceTokens{seq, std::span<const int32_t>(prompt).subspan(r->n_prompt_done, n)});
     batch_seqs_.push_back(seq);
     budget -= static_cast<int32_t>(n);
@@ -132,11 +225,20 @@ void SequenceBatcher::step() {
     }
     r.pending.reset();
     const auto logits = forward_state_.logits(static_cast<int32_t>(i));
+    std::span<const uint64_t> allowed;
+    if (r.grammar) {
+      mask_.resize(grammar::mask_words(model_.config().n_vocab));
+      if (r.grammar->fill_mask(mask_) == 0) {  // no token can spell what must come next
+        finish(seq, FinishReason::kStop);
+        continue;
+      }
+      allowed = mask_;
+    }
     int32_t token = 0;
     if (r.request.top_logprobs >= 0) {
       top_scratch_.resize(static_cast<size_t>(kMaxTopLogprobs));
       const auto top = std::span<TokenLogprob>(top_scratch_).first(static_cast<size_t>(r.request.top_logprobs));
-      const SampledToken sampled = r.sampler.sample_with_logprobs(logits, r.history, top);
+      const SampledToken sampled = r.sampler.sample_with_logprobs(logits, r.history, top, allowed);
       token = sampled.id;
       r.logprobs.token = TokenAlternative{token, tokenizer_.token_to_piece(token), sampled.logprob};
       r.logprobs.top.clear();
@@ -146,7 +248,7 @@ void SequenceBatcher::step() {
         r.logprobs.top.push_back(TokenAlternative{top[k].id, std::move(text), top[k].logprob});
       }
     } else {
-      token = r.sampler.sample(logits, r.history);
+      token = r.sampler.sample(logits, r.history, allowed);
     }
     if (accept(seq, token)) r.pending = token;
   }
@@ -155,6 +257,10 @@ void SequenceBatcher::step() {
 bool SequenceBatcher::accept(int32_t seq, int32_t token) {
   Running& r = *slots_[static_cast<size_t>(seq)].running;
   if (tokenizer_.is_end_of_generation(token)) {
+    finish(seq, FinishReason::kStop);
+    return false;
+  }
+  if (r.grammar && !r.grammar->accept_token(token)) {  // only when the mask left nothing sampleable
     finish(seq, FinishReason::kStop);
     return false;
   }
@@ -197,11 +303,26 @@ void SequenceBatcher::finish(int32_t seq, FinishReason reason) {
   r->observer->on_finish(r->result);
 }
 
+const std::shared_ptr<const grammar::TokenTrie>& SequenceBatcher::token_trie() {
+  if (!trie_) {
+    const int32_t n_vocab = tokenizer_.n_vocab();
+    std::vector<std::string> texts(static_cast<size_t>(n_vocab));
+    std::vector<int32_t> end_tokens;
+    for (int32_t id = 0; id < n_vocab; ++id) {
+      texts[static_cast<size_t>(id)] = tokenizer_.token_to_piece(id);
+      if (tokenizer_.is_end_of_generation(id)) end_tokens.push_back(id);
+    }
+    trie_ = std::make_shared<const grammar::TokenTrie>(texts, std::move(end_tokens));
+  }
+  return trie_;
+}
+
 void SequenceBatcher::forget_cache() {
   for (int32_t seq = 0; seq < n_slots(); ++seq) {
     Slot& slot = slots_[static_cast<size_t>(seq)];
     TANDEM_CHECK(!slot.running);
     slot.cached.clear();
+    slot.n_prompt = 0;
     kv_.clear(seq);
   }
 }

@@ -3,50 +3,77 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <tuple>
 #include <utility>
 
-#include "eval/observed_forward.h"
 #include "eval/token_scoring.h"
+#include "kv/kv_cache.h"
+#include "model/forward.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
 namespace tandem::eval {
 namespace {
 
-// Sums of squares per (layer, site), in double: a long text adds millions of small terms.
+// Sums of squares per (layer, site), in double: a long text adds millions of small terms. An MoE
+// layer's experts add one stack per site: n_expert rows of sums, each with its own token count.
 class SquareSums : public ActivationObserver {
  public:
   explicit SquareSums(bool include_output) : include_output_(include_output) {}
 
   void observe(int32_t layer, MatmulSite site, const float* x, int64_t n_tokens, int64_t n_in) override {
     if (site == MatmulSite::kOutput && !include_output_) return;
-    Accumulator& a = sums_[{layer, site}];
-    if (a.sum.empty()) a.sum.assign(static_cast<size_t>(n_in), 0.0);
-    for (int64_t t = 0; t < n_tokens; ++t) {
-      const float* row = x + t * n_in;
-      for (int64_t j = 0; j < n_in; ++j) a.sum[static_cast<size_t>(j)] += static_cast<double>(row[j]) * row[j];
-    }
-    a.count += n_tokens;
+    add(sums_[{layer, site, false}], 0, 1, x, n_tokens, n_in);
+  }
+
+  void observe_expert(int32_t layer, MatmulSite site, int32_t expert, int32_t n_expert, const float* x,
+                      int64_t n_tokens, int64_t n_in) override {
+    add(sums_[{layer, site, true}], expert, n_expert, x, n_tokens, n_in);
   }
 
   struct Accumulator {
-    std::vector<double> sum;
-    int64_t count = 0;
+    std::vector<double> sum;     // [n_mat, n_in]
+    std::vector<int64_t> count;  // [n_mat]
   };
-  const std::map<std::pair<int32_t, MatmulSite>, Accumulator>& sums() const { return sums_; }
+  // (layer, site, experts?)
+  using Key = std::tuple<int32_t, MatmulSite, bool>;
+  const std::map<Key, Accumulator>& sums() const { return sums_; }
 
  private:
+  static void add(Accumulator& a, int32_t mat, int32_t n_mat, const float* x, int64_t n_tokens, int64_t n_in) {
+    if (a.sum.empty()) {
+      a.sum.assign(static_cast<size_t>(n_mat) * static_cast<size_t>(n_in), 0.0);
+      a.count.assign(static_cast<size_t>(n_mat), 0);
+    }
+    double* sum = a.sum.data() + static_cast<size_t>(mat) * static_cast<size_t>(n_in);
+    for (int64_t t = 0; t < n_tokens; ++t) {
+      const float* row = x + t * n_in;
+      for (int64_t j = 0; j < n_in; ++j) sum[j] += static_cast<double>(row[j]) * row[j];
+    }
+    a.count[static_cast<size_t>(mat)] += n_tokens;
+  }
+
   bool include_output_;
-  std::map<std::pair<int32_t, MatmulSite>, Accumulator> sums_;
+  std::map<Key, Accumulator> sums_;
 };
 
-// The weight matrices that read the input of a site.
-std::vector<std::string> tensors_of(int32_t layer, MatmulSite site) {
+// The weight matrices that read the input of a site (those a model lacks are skipped).
+std::vector<std::string> tensors_of(int32_t layer, MatmulSite site, bool experts) {
   const std::string p = "blk." + std::to_string(layer) + ".";
+  if (experts) {
+    if (site == MatmulSite::kFfnInput) return {p + "ffn_gate_exps.weight", p + "ffn_up_exps.weight"};
+    if (site == MatmulSite::kFfnDown) return {p + "ffn_down_exps.weight"};
+    return {};
+  }
   switch (site) {
-    case MatmulSite::kAttnInput: return {p + "attn_q.weight", p + "attn_k.weight", p + "attn_v.weight", p + "attn_qkv.weight"};
-    case MatmulSite::kAttnOutput: return {p + "attn_output.weight"};
-    case MatmulSite::kFfnInput: return {p + "ffn_gate.weight", p + "ffn_up.weight"};
+    // A gated DeltaNet layer (qwen3next) reports the same two sites for its own projections.
+    case MatmulSite::kAttnInput:
+      return {p + "attn_q.weight",    p + "attn_k.weight", p + "attn_v.weight", p + "attn_qkv.weight",
+              p + "attn_gate.weight", p + "ssm_in.weight", p + "ssm_ba.weight"};
+    case MatmulSite::kAttnOutput: return {p + "attn_output.weight", p + "ssm_out.weight"};
+    case MatmulSite::kFfnInput:
+      return {p + "ffn_gate.weight", p + "ffn_up.weight", p + "ffn_gate_inp.weight", p + "ffn_gate_shexp.weight",
+              p + "ffn_up_shexp.weight"};
     case MatmulSite::kFfnDown: return {p + "ffn_down.weight"};
     case MatmulSite::kOutput: return {"output.weight"};
   }
@@ -75,17 +102,19 @@ Result<ImatrixRun> collect_imatrix(const Model& model, const Tokenizer& tokenize
                       std::to_string(options.n_ctx) + ": give more text or a smaller --ctx");
   }
 
-  ObservedForward pass(model, options.n_ctx, options.n_threads);
+  // The engine's own forward pass, one chunk per call, with the sums attached as its observer.
+  const ModelConfig& config = model.config();
+  KvCache kv(config.n_layer, options.n_ctx, config.kv_dim(), 1, recurrent_shape(config));
+  ForwardState pass(config, options.n_ctx, options.n_ctx, options.n_threads);
   SquareSums sums(options.include_output);
+  pass.set_observer(&sums);
   MeanAccumulator nll;
-  std::vector<float> logits;
-  const int32_t n_vocab = model.config().n_vocab;
   for (int32_t c = 0; c < chunks.n_chunks; ++c) {
     const std::vector<int32_t> input = chunks.input(c);
-    pass.run(input, &sums, &logits);
+    kv.clear(0);
+    forward(model, kv, 0, input, pass, /*all_logits=*/true);
     for (int32_t pos = chunks.first; pos < chunks.n_ctx - 1; ++pos) {
-      std::span<const float> row(logits.data() + static_cast<size_t>(pos) * n_vocab, static_cast<size_t>(n_vocab));
-      nll.add(-log_softmax_of(row, chunks.target(c, pos)));
+      nll.add(-log_softmax_of(pass.logits(pos), chunks.target(c, pos)));
     }
     if (on_chunk) on_chunk(c + 1, chunks.n_chunks, std::exp(nll.mean()));
   }
@@ -98,12 +127,15 @@ Result<ImatrixRun> collect_imatrix(const Model& model, const Tokenizer& tokenize
   run.imatrix.chunk_size = static_cast<uint32_t>(options.n_ctx);
   if (!options.dataset.empty()) run.imatrix.datasets.push_back(options.dataset);
   for (const auto& [key, acc] : sums.sums()) {
-    for (const std::string& name : tensors_of(key.first, key.second)) {
+    const auto& [layer, site, experts] = key;
+    const auto n_mat = static_cast<int64_t>(acc.count.size());
+    for (const std::string& name : tensors_of(layer, site, experts)) {
       const gguf::TensorInfo* t = model.file().find_tensor(name);
-      if (!t || t->shape[0] != static_cast<int64_t>(acc.sum.size())) continue;
+      if (!t || t->shape[0] * n_mat != static_cast<int64_t>(acc.sum.size())) continue;
+      if (experts && (t->shape.size() != 3 || t->shape[2] != n_mat)) continue;
       quantize::ImatrixEntry e;
       e.in_sum2.assign(acc.sum.begin(), acc.sum.end());
-      e.counts.push_back(static_cast<float>(acc.count));
+      for (int64_t c : acc.count) e.counts.push_back(static_cast<float>(c));
       run.imatrix.entries.emplace(name, std::move(e));
     }
   }

@@ -1,5 +1,7 @@
 #pragma once
-// The transformer forward pass of the llama family (llama, qwen2, qwen3, gemma3).
+// The forward pass: lays a batch of sequences' tokens out, then runs the model's architecture
+// (model/arch/) over it. One pass for every architecture and for every caller: inference, the
+// batched scheduler, evaluation and imatrix collection (through an ActivationObserver).
 
 #include <cstdint>
 #include <memory>
@@ -9,7 +11,8 @@
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/thread_pool.h"
 #include "kv/kv_cache.h"
-#include "model/attention_tiles.h"
+#include "model/activation_observer.h"
+#include "model/forward_context.h"
 #include "model/model.h"
 
 namespace tandem {
@@ -34,6 +37,10 @@ class ForwardState {
   // or the last token's; for forward_batch(), see there.
   std::span<const float> logits(int32_t row = 0) const;
 
+  // Attaches an observer (activation_observer.h) that sees the input of every matrix product of
+  // the following calls; null detaches it. Not owned; it must outlive its attachment.
+  void set_observer(ActivationObserver* observer) { observer_ = observer; }
+
  private:
   friend void forward_batch(const Model&, KvCache&, std::span<const SequenceTokens>, ForwardState&, bool);
 
@@ -41,26 +48,8 @@ class ForwardState {
   int32_t n_vocab_;
   int32_t n_ctx_;
   std::unique_ptr<cpu::ThreadPool> pool_;
-  std::vector<float> x_;         // [max_tokens, n_embd] residual stream
-  std::vector<float> xn_;        // [max_tokens, n_embd] normed input of a sub-layer
-  std::vector<float> q_;         // [max_tokens, q_dim]
-  std::vector<float> k_;         // [max_tokens, kv_dim]
-  std::vector<float> v_;         // [max_tokens, kv_dim]
-  std::vector<float> attn_;      // [max_tokens, q_dim]
-  std::vector<float> proj_;      // [max_tokens, n_embd] output of a sub-layer
-  std::vector<float> gate_;      // [max_tokens, n_ff]
-  std::vector<float> up_;        // [max_tokens, n_ff]
-  std::vector<float> rope_angles_;        // [max_tokens, n_rot]: cos then sin of each pair
-  std::vector<float> rope_local_angles_;  // the same for sliding-window layers (gemma3), or empty
-  size_t scores_per_thread_;     // [max_tile_queries, n_ctx]: a thread's attention weights
-  std::vector<float> scores_;    // [n_threads, scores_per_thread_]
-  AttentionTiling tiling_;          // this batch's attention tiles for global layers
-  AttentionTiling sliding_tiling_;  // and for sliding-window layers (one token per run)
-  std::vector<float> logits_;    // [rows asked for so far, n_vocab], grown on demand
-  std::vector<int32_t> seq_;     // [max_tokens] sequence of each token of the batch
-  std::vector<int32_t> pos_;     // [max_tokens] its position in that sequence
-  std::vector<int32_t> out_rows_;  // [max_tokens] tokens whose logits are wanted
-  cpu::ActivationScratch scratch_;
+  ActivationObserver* observer_ = nullptr;
+  ForwardBuffers buf_;
 };
 
 // Runs `tokens` of sequence `seq` at positions kv.length(seq) onwards, appends their keys and

@@ -12,29 +12,31 @@
 #include "core/result.h"
 #include "gguf/gguf_reader.h"
 #include "kernels/cpu/matmul.h"
+#include "model/layers/attention.h"
+#include "model/layers/deltanet.h"
+#include "model/layers/feed_forward.h"
+#include "model/layers/moe.h"
 #include "model/model_config.h"
 
 namespace tandem {
 
 using cpu::WeightMatrix;
 
+// One layer's tensors; each architecture (model/arch/) binds the ones it uses and leaves the
+// rest empty.
 struct LayerWeights {
-  const float* attn_norm = nullptr;  // [n_embd]
-  WeightMatrix wq;                   // [n_embd -> n_head * head_dim]
-  WeightMatrix wk;                   // [n_embd -> n_head_kv * head_dim]
-  WeightMatrix wv;                   // [n_embd -> n_head_kv * head_dim]
-  WeightMatrix wo;                   // [n_head * head_dim -> n_embd]
-  const float* bq = nullptr;         // [n_head * head_dim], qwen2 only
-  const float* bk = nullptr;         // [n_head_kv * head_dim], qwen2 only
-  const float* bv = nullptr;         // [n_head_kv * head_dim], qwen2 only
-  const float* q_norm = nullptr;     // [head_dim], qwen3 and gemma3
-  const float* k_norm = nullptr;     // [head_dim], qwen3 and gemma3
+  const float* attn_norm = nullptr;       // [n_embd]
+  AttentionWeights attn;
+  DeltaNetWeights deltanet;               // recurrent layers of hybrid models (qwen3next)
   const float* post_attn_norm = nullptr;  // [n_embd], gemma3
-  const float* ffn_norm = nullptr;   // [n_embd]
+  const float* ffn_norm = nullptr;        // [n_embd] (qwen3moe: before the router and experts)
+  FeedForwardWeights ffn;                 // dense layers
+  MoeWeights moe;                         // mixture-of-experts layers
   const float* post_ffn_norm = nullptr;   // [n_embd], gemma3
-  WeightMatrix w_gate;               // [n_embd -> n_ff]
-  WeightMatrix w_up;                 // [n_embd -> n_ff]
-  WeightMatrix w_down;               // [n_ff -> n_embd]
+
+  // Every weight matrix of the layer that is bound (experts one by one), for packing and sizes.
+  std::vector<WeightMatrix*> matrices();
+  std::vector<const WeightMatrix*> matrices() const;
 };
 
 struct ModelWeights {
@@ -43,6 +45,8 @@ struct ModelWeights {
   const float* output_norm = nullptr;  // [n_embd]
   WeightMatrix output;                 // [n_embd -> n_vocab]; the embedding when tied
   const float* rope_freqs = nullptr;   // [n_rot / 2] or null
+  const float* output_b = nullptr;     // [n_vocab] or null (qwen2's optional output bias)
+  const float* output_s = nullptr;     // [1] or null (llama.cpp's per-tensor scale)
 };
 
 class Model {
@@ -53,7 +57,8 @@ class Model {
   const ModelConfig& config() const { return config_; }
   const ModelWeights& weights() const { return weights_; }
   const gguf::GgufFile& file() const { return file_; }
-  // Bytes of weights read to produce one token (every matrix once), for bandwidth figures.
+  // Bytes of weights read to produce one token (every matrix once; of an MoE layer, the experts
+  // one token uses), for bandwidth figures.
   size_t weight_bytes() const;
 
  private:

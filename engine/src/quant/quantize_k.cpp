@@ -165,16 +165,26 @@ float make_qkx2_quants(int n, int nmax, const float* x, const float* weights, ui
     *min_out = -min;
     return scale;
   }
+  // A grid whose levels equal the previous grid's gives the same sums and error, which cannot
+  // beat the best (it either is the best or lost to it), so it is skipped: about a fifth of the
+  // grids for Q4_K, and the same bytes as ggml. The levels are computed in a loop of their own,
+  // which vectorises; the sums stay one serial chain each, in ggml's order.
+  uint8_t previous[kQK_K];
+  bool have_previous = false;
   for (int is = 0; is <= nstep; ++is) {
     iscale = (rmin + rdelta * static_cast<float>(is) + static_cast<float>(nmax)) / (max - min);
+    for (int i = 0; i < n; ++i) {
+      Laux[i] = static_cast<uint8_t>(std::clamp(nearest_int(iscale * (x[i] - min)), 0, nmax));
+    }
+    if (have_previous && std::memcmp(previous, Laux, static_cast<size_t>(n)) == 0) continue;
+    std::memcpy(previous, Laux, static_cast<size_t>(n));
+    have_previous = true;
     float sum_l = 0;
     float sum_l2 = 0;
     float sum_xl = 0;
     for (int i = 0; i < n; ++i) {
-      const int l = std::clamp(nearest_int(iscale * (x[i] - min)), 0, nmax);
-      Laux[i] = static_cast<uint8_t>(l);
       const float w = weights[i];
-      const float lf = static_cast<float>(l);
+      const float lf = static_cast<float>(Laux[i]);
       sum_l += w * lf;
       sum_l2 += w * lf * lf;
       sum_xl += w * lf * x[i];

@@ -17,6 +17,10 @@ bool ranks_before(const T& a, const T& b) {
   return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
 }
 
+bool is_allowed(std::span<const uint64_t> allowed, int32_t id) {
+  return allowed.empty() || ((allowed[static_cast<size_t>(id) >> 6] >> (id & 63)) & 1);
+}
+
 }  // namespace
 
 Sampler::Sampler(const SamplingParams& params, int32_t n_vocab)
@@ -39,19 +43,22 @@ void Sampler::reseed(uint64_t seed) {
   rng_.seed(sequence);
 }
 
-int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history) {
+int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history,
+                        std::span<const uint64_t> allowed) {
   TANDEM_CHECK(logits.size() == static_cast<size_t>(n_vocab_));
-  load_candidates(logits);
+  TANDEM_CHECK(allowed.empty() || allowed.size() == (static_cast<size_t>(n_vocab_) + 63) / 64);
+  load_candidates(logits, allowed);
   apply_penalties(history);
   drop_banned();
   if (n_candidates_ == 0) {
     // Only reachable when the model itself gives -inf or NaN to every token that the bias left
-    // allowed; validate_logit_bias keeps the bias alone from banning everything.
-    int32_t best = 0;
-    for (int32_t id = 1; id < n_vocab_; ++id) {
-      if (logits[id] > logits[best]) best = id;
+    // allowed (validate_logit_bias keeps the bias alone from banning everything), or when the
+    // bias banned all that a grammar allows: the best raw logit, among the grammar's tokens.
+    int32_t best = -1;
+    for (int32_t id = 0; id < n_vocab_; ++id) {
+      if (is_allowed(allowed, id) && (best < 0 || logits[id] > logits[best])) best = id;
     }
-    return best;
+    return best < 0 ? 0 : best;
   }
   if (params_.temperature <= 0.0f) return greedy();
   apply_top_k();
@@ -62,12 +69,17 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
 }
 
 SampledToken Sampler::sample_with_logprobs(std::span<const float> logits, std::span<const int32_t> history,
-                                           std::span<TokenLogprob> top) {
+                                           std::span<TokenLogprob> top, std::span<const uint64_t> allowed) {
   SampledToken result;
-  result.id = sample(logits, history);
-  if (!params_.logit_bias.empty()) {
+  result.id = sample(logits, history, allowed);
+  if (!params_.logit_bias.empty() || !allowed.empty()) {
     biased_.assign(logits.begin(), logits.end());  // sized once: no allocation after the first call
     for (const auto& [id, bias] : params_.logit_bias) biased_[id] += bias;
+    if (!allowed.empty()) {
+      for (int32_t id = 0; id < n_vocab_; ++id) {
+        if (!is_allowed(allowed, id)) biased_[id] = kNegInf;
+      }
+    }
     logits = biased_;
   }
 
@@ -114,13 +126,18 @@ SampledToken Sampler::sample_with_logprobs(std::span<const float> logits, std::s
   return result;
 }
 
-void Sampler::load_candidates(std::span<const float> logits) {
+void Sampler::load_candidates(std::span<const float> logits, std::span<const uint64_t> allowed) {
   for (int32_t id = 0; id < n_vocab_; ++id) candidates_[id] = Candidate{id, logits[id], 0.0f};
   n_candidates_ = static_cast<size_t>(n_vocab_);
   sorted_ = false;
   // Until drop_banned(), candidates_[id].id == id, which is what lets the bias and the
   // penalties index by token id.
   for (const auto& [id, bias] : params_.logit_bias) candidates_[id].logit += bias;
+  if (!allowed.empty()) {
+    for (int32_t id = 0; id < n_vocab_; ++id) {
+      if (!is_allowed(allowed, id)) candidates_[id].logit = kNegInf;
+    }
+  }
 }
 
 void Sampler::apply_penalties(std::span<const int32_t> history) {

@@ -3,7 +3,8 @@
 // model, the tokenizer or the request beyond its SamplingParams.
 //
 // The chain, in llama.cpp's default order (each step sees what the previous one left):
-//   1. logit bias         logit[id] += bias; -inf bans the token
+//   1. logit bias         logit[id] += bias; -inf bans the token; then the grammar's mask (the
+//                         `allowed` bit set, when given) bans every token it does not allow
 //   2. penalties          repetition (llama.cpp), then frequency and presence (OpenAI), all over
 //                         the last repeat_last_n tokens of the history
 //   3. greedy             if temperature <= 0: argmax of what is left, ties -> lowest id; stop here
@@ -47,7 +48,10 @@ class Sampler {
 
   // logits: [n_vocab], raw from the model. history: prompt + tokens generated so far, oldest first;
   // only its last repeat_last_n entries matter. Every id in history must be in [0, n_vocab).
-  int32_t sample(std::span<const float> logits, std::span<const int32_t> history);
+  // allowed: empty, or ceil(n_vocab / 64) words whose bit id % 64 of word id / 64 allows token id
+  // (GrammarMatcher::fill_mask); the token drawn is always an allowed one when any is.
+  int32_t sample(std::span<const float> logits, std::span<const int32_t> history,
+                 std::span<const uint64_t> allowed = {});
 
   // The same draw (same token, same RNG advance) plus log-probabilities for OpenAI's logprobs.
   // They are log_softmax of the logits after logit_bias and before the penalties, truncation
@@ -55,9 +59,9 @@ class Sampler {
   // from, so a token the client banned has logprob -inf and is never listed as an alternative,
   // while the numbers stay those of `tandem eval` when there is no bias. The top.size() most likely
   // tokens (fewer if the vocabulary or the unbanned tokens are fewer) are written to `top`, most
-  // likely first.
+  // likely first. A grammar's mask counts as a ban: the distribution is over the allowed tokens.
   SampledToken sample_with_logprobs(std::span<const float> logits, std::span<const int32_t> history,
-                                    std::span<TokenLogprob> top);
+                                    std::span<TokenLogprob> top, std::span<const uint64_t> allowed = {});
 
   // Restarts the random sequence; kRandomSeed picks a fresh seed from std::random_device.
   void reseed(uint64_t seed);
@@ -74,7 +78,7 @@ class Sampler {
     float p;  // unnormalised probability, valid after softmax()
   };
 
-  void load_candidates(std::span<const float> logits);
+  void load_candidates(std::span<const float> logits, std::span<const uint64_t> allowed);
   void apply_penalties(std::span<const int32_t> history);
   void drop_banned();
   int32_t greedy() const;

@@ -5,6 +5,7 @@
 // disagree the comment on the field says which one wins.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +13,10 @@
 #include "core/result.h"
 
 namespace tandem {
+
+namespace grammar {
+class Grammar;
+}
 
 // The seed value that asks for a random seed (drawn from std::random_device); llama.cpp's
 // LLAMA_DEFAULT_SEED has the same value, so clients that send it get what they expect.
@@ -46,6 +51,12 @@ struct SamplingParams {
   // Stop strings; the sampler ignores them (StopMatcher applies them to the decoded text). They
   // live here so that one struct carries all of a request's generation options.
   std::vector<std::string> stop;
+
+  // Structured output (response_format, forced tool calls): when set, every sampled token keeps
+  // the text a prefix of one of this grammar's sentences, end-of-generation is possible only once
+  // the text is complete, and is forced then (grammar/grammar_matcher.h). The engine builds a
+  // matcher per sequence; the grammar itself is immutable and shared.
+  std::shared_ptr<const grammar::Grammar> grammar;
 };
 
 // Checks every field that does not depend on the model; the message names the field and its

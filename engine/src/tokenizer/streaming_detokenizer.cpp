@@ -32,8 +32,17 @@ std::string take_complete(std::string& pending, bool final) {
 
 }  // namespace
 
+StreamingDetokenizer::StreamingDetokenizer(const Tokenizer& tok, std::span<const std::string> visible_control_tokens)
+    : tok_(&tok), render_special_(false) {
+  for (const std::string& text : visible_control_tokens) {
+    const std::optional<int32_t> id = tok.find_token(text);
+    if (id && tok.is_control(*id)) visible_.push_back(*id);
+  }
+}
+
 std::string StreamingDetokenizer::push(int32_t id) {
-  pending_ += tok_->token_to_piece(id, render_special_);
+  const bool visible = render_special_ || std::find(visible_.begin(), visible_.end(), id) != visible_.end();
+  pending_ += tok_->token_to_piece(id, visible);
   return take_complete(pending_, false);
 }
 

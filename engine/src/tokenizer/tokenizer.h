@@ -93,6 +93,11 @@ class StreamingDetokenizer {
  public:
   explicit StreamingDetokenizer(const Tokenizer& tok, bool render_special = false)
       : tok_(&tok), render_special_(render_special) {}
+  // Renders, besides normal tokens, the control tokens whose vocabulary text is one of
+  // `visible_control_tokens` (a reply format's markers such as Mistral's "[TOOL_CALLS]", which a
+  // parser must see); every other control token stays "". Texts that are no control token in this
+  // vocabulary are ignored: a normal token is rendered anyway.
+  StreamingDetokenizer(const Tokenizer& tok, std::span<const std::string> visible_control_tokens);
 
   std::string push(int32_t id);  // the complete UTF-8 text now available
   std::string flush();           // whatever is left; invalid or unfinished bytes become U+FFFD
@@ -100,6 +105,7 @@ class StreamingDetokenizer {
  private:
   const Tokenizer* tok_;
   bool render_special_;
+  std::vector<int32_t> visible_;  // control token ids rendered although render_special_ is false
   std::string pending_;  // bytes of an unfinished UTF-8 sequence
 };
 

@@ -13,7 +13,7 @@ from latency_proxy import LatencyProxy
 
 # The failover tests run with HTTP links and again with gRPC links (issue 14): same tests, the
 # backends serve both protocols and the gateway's links speak gRPC.
-BOTH_LINK_PROTOCOLS = {"test_kill_backend", "test_all_down"}
+BOTH_LINK_PROTOCOLS = {"test_kill_backend", "test_all_down", "test_slow_link"}
 
 
 def pytest_generate_tests(metafunc):

@@ -29,6 +29,11 @@ GATEWAY_KEY = "gateway-key-fedcba9876543210"  # what users send to the gateway
 START_TIMEOUT_S = 60
 # Token 2 is stories260K's end of sequence: a bias of -100 keeps a stream going for max_tokens.
 NO_EOS = {"2": -100}
+# The demo model's (SmolLM2's) end-of-text, im_start and im_end: banned, a generation runs to its
+# max_tokens, so a test that needs a stream still going when it acts asks for more tokens than the
+# engine can write meanwhile, on any machine.
+SMOLLM2_NO_STOP = {"0": -100, "1": -100, "2": -100}
+SMOLLM2_CONTEXT = 8192  # the demo model's training context: the longest stream a backend can hold
 
 # Small failover numbers so that each rule plays out in seconds.
 FAST_FAILOVER = {
@@ -121,17 +126,53 @@ class Process:
 # sets it for the tests that run with both kinds of link.
 LINK_PROTOCOL = {"value": "http"}
 _GRPC_URL_OF = {}  # a backend's HTTP url -> its gRPC url
+_GRPC_URLS = set()  # urls of gRPC ports themselves (a gRPC-only backend, a proxy in front of one)
+
+
+def mark_grpc_url(url: str) -> str:
+    """Links given `url` speak gRPC whatever LINK_PROTOCOL says; returns url."""
+    _GRPC_URLS.add(url)
+    return url
+
+
+def grpc_health(port: int, timeout: float = 2) -> int | None:
+    """grpc.health.v1.Health/Check on 127.0.0.1:port: 1 SERVING, 2 NOT_SERVING, None when no answer.
+    The two messages are written by hand (one optional field each), so no generated code is needed."""
+    import grpc
+
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        check = channel.unary_unary("/grpc.health.v1.Health/Check", request_serializer=lambda b: b,
+                                    response_deserializer=lambda b: b)
+        try:
+            answer = check(b"", timeout=timeout)
+        except grpc.RpcError:
+            return None
+    return answer[1] if len(answer) >= 2 and answer[0] == 0x08 else 0
+
+
+def proxied_link(backend, make_proxy) -> tuple:
+    """A latency proxy in front of the port the links speak to (the backend's gRPC port when the
+    links speak gRPC: HTTP/2 passes a byte-level proxy unchanged), and the url to give the gateway."""
+    if LINK_PROTOCOL["value"] == "grpc":
+        proxy = make_proxy(backend.grpc_port)
+        return proxy, mark_grpc_url(f"http://127.0.0.1:{proxy.port}")
+    proxy = make_proxy(backend.port)
+    return proxy, f"http://127.0.0.1:{proxy.port}"
 
 
 class Backend(Process):
     """`tandem serve` on a model, behind BACKEND_KEY."""
 
-    def __init__(self, tmp_path: Path, name: str, model: Path = STORIES, max_batch_size: int = 16, context: int = 2048):
+    def __init__(self, tmp_path: Path, name: str, model: Path = STORIES, max_batch_size: int = 16, context: int = 2048,
+                 protocol: str | None = None, extra: dict | None = None):
+        """`protocol` "grpc": the gRPC listener alone (network.protocol "grpc"); `url` is then the
+        gRPC port's, and links given it speak gRPC. `extra`: further config, section by section."""
         if not model.exists():
             pytest.fail(f"{model} is missing (scripts/fetch_models.sh fetches the demo model)")
         self.name = name
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.grpc_only = protocol == "grpc"
         config = {
             "network": {"bind_address": "127.0.0.1", "port": self.port},
             "model": {"path": str(model), "context_size": context, "max_batch_size": max_batch_size},
@@ -139,7 +180,13 @@ class Backend(Process):
             "timeouts": {"shutdown_grace_seconds": 5},
             "logging": {"level": os.environ.get("TANDEM_LOG_LEVEL", "warn")},
         }
-        if LINK_PROTOCOL["value"] == "grpc":
+        for section, values in (extra or {}).items():
+            config.setdefault(section, {}).update(values)
+        if self.grpc_only:
+            self.grpc_port = free_port()
+            config["network"].update(protocol="grpc", grpc_port=self.grpc_port)
+            self.url = mark_grpc_url(f"http://127.0.0.1:{self.grpc_port}")
+        elif LINK_PROTOCOL["value"] == "grpc":
             self.grpc_port = free_port()
             config["network"].update(protocol="both", grpc_port=self.grpc_port)
             _GRPC_URL_OF[self.url] = f"http://127.0.0.1:{self.grpc_port}"
@@ -151,13 +198,30 @@ class Backend(Process):
     def start(self):
         """Starts (or restarts, after a kill) on the same port."""
         self.spawn()
-        self.wait_healthy(self.url, f"backend {self.name}")
+        if self.grpc_only:
+            self.wait_serving()
+        else:
+            self.wait_healthy(self.url, f"backend {self.name}")
+
+    def wait_serving(self):
+        """A gRPC-only backend has no GET /health: its health service says when it serves."""
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"backend {self.name} exited with {self.proc.returncode}:\n{self.log_text()}")
+            if grpc_health(self.grpc_port, timeout=1) == 1:
+                return
+            time.sleep(0.05)
+        self.stop()
+        pytest.fail(f"backend {self.name} did not serve gRPC within {START_TIMEOUT_S} s:\n{self.log_text()}")
 
     def headers(self):
         return {"Authorization": f"Bearer {BACKEND_KEY}"}
 
 
 def link_config(name: str, url: str) -> dict:
+    if url in _GRPC_URLS:
+        return {"name": name, "url": url, "protocol": "grpc", "api_key": BACKEND_KEY}
     if LINK_PROTOCOL["value"] == "grpc" and url in _GRPC_URL_OF:
         return {"name": name, "url": _GRPC_URL_OF[url], "protocol": "grpc", "api_key": BACKEND_KEY}
     return {"name": name, "url": url, "protocol": "http", "api_key": BACKEND_KEY}

@@ -6,17 +6,21 @@ at once); the started ones end with an SSE error event and no [DONE]; no client 
 connection; new requests succeed on the backup within 1 s of the kill.
 """
 
+import json
 import socket
 import time
 
 import requests
 
-from gateway_harness import FAST_FAILOVER, wait_until
+from gateway_harness import FAST_FAILOVER, SMOLLM2, SMOLLM2_ID, SMOLLM2_NO_STOP, wait_until
 from streams import start_streams
 
 CLIENTS = 16
 PRIMARY_BATCH = 4
-MAX_TOKENS = 600
+# As long as stories260K's 2048-token context allows: the primary's streams must still be running at
+# the kill, which follows their first token by a few milliseconds (or more, with 16 client threads on a
+# busy machine); 600 tokens of this tiny model took little more than that on a fast one.
+MAX_TOKENS = 1900
 
 
 def test_kill9_of_the_active_backend_during_16_streams(make_backend, make_gateway):
@@ -64,7 +68,7 @@ def test_kill9_of_the_active_backend_during_16_streams(make_backend, make_gatewa
     # The ones that had sent nothing were retried on the backup, transparently and completely.
     assert len(whole) >= CLIENTS - PRIMARY_BATCH
     for r in whole:
-        assert r.link == "backup"
+        assert r.link == "backup", "a stream finished on the primary before the kill"
         # "length": it ran to max_tokens. The number of events is no measure of completeness: a
         # gRPC link joins the text that arrives while a write is in flight into one chunk.
         assert r.finish_reason == "length"
@@ -98,7 +102,11 @@ def test_kill9_of_the_backup_does_not_disturb_the_primary(make_backend, make_gat
 
 
 def test_a_client_that_disconnects_cancels_its_upstream_request(make_backend, make_gateway):
-    primary, backup = make_backend("primary"), make_backend("backup")
+    # The demo model on the primary, asked for 4000 tokens that cannot end early: seconds of generation
+    # on any engine, so only the hang-up can cancel it (stories260K's 2000 tokens took a fraction of a
+    # second, about as long as the hang-up took to reach the backend on a busy machine).
+    primary = make_backend("primary", model=SMOLLM2, context=4096, max_batch_size=4)
+    backup = make_backend("backup")
     gw = make_gateway([("primary", primary.url), ("backup", backup.url)])
 
     def cancelled() -> float:
@@ -107,8 +115,8 @@ def test_a_client_that_disconnects_cancels_its_upstream_request(make_backend, ma
                     if line.startswith("tandem_cancelled_requests_total "))
 
     before = cancelled()
-    body = ('{"model": "stories260K", "prompt": "Once", "max_tokens": 2000, "stream": true, '
-            '"logit_bias": {"2": -100}}').encode()
+    body = json.dumps({"model": SMOLLM2_ID, "prompt": "Once", "max_tokens": 4000, "stream": True,
+                       "logit_bias": SMOLLM2_NO_STOP}).encode()
     request = (f"POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {gw.headers()['Authorization'][7:]}"
                f"\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
     with socket.create_connection(("127.0.0.1", gw.port), timeout=30) as s:

@@ -1,5 +1,8 @@
 """A slow primary (+250 ms each way, injected by a userspace proxy) moves traffic to the backup and back.
 
+Run with HTTP links and again with gRPC links (conftest.py): under gRPC the proxy sits in front of
+the backend's gRPC port, and the probes' round trip is the health service's.
+
 Failover numbers (gateway_harness.FAST_FAILOVER): threshold 200 ms, a probe every 100 ms, slow after
 3 slow probes, back after 10 good probes and at least min_hold_seconds since the last switch.
 """
@@ -10,18 +13,21 @@ import time
 
 import requests
 
-from gateway_harness import FAST_FAILOVER, SMOLLM2, SMOLLM2_ID, STORIES, wait_until
+from gateway_harness import (FAST_FAILOVER, SMOLLM2, SMOLLM2_CONTEXT, SMOLLM2_ID, SMOLLM2_NO_STOP, proxied_link,
+                             wait_until)
 from load import Load
 
 DELAY_MS = 250
 SWITCH_WITHIN_S = 5
 RECOVER_S = FAST_FAILOVER["recover_probes"] * FAST_FAILOVER["probe_interval_ms"] / 1000
+LONG_CONTEXT = SMOLLM2_CONTEXT
 
 
-def slow_setup(make_backend, make_gateway, make_proxy, primary_model=STORIES, **failover):
-    primary, backup = make_backend("primary", model=primary_model), make_backend("backup")
-    proxy = make_proxy(primary.port)
-    gw = make_gateway([("primary", f"http://127.0.0.1:{proxy.port}"), ("backup", backup.url)], failover=failover)
+def slow_setup(make_backend, make_gateway, make_proxy, primary: dict | None = None, **failover):
+    """`primary`: the primary backend's arguments (stories260K by default)."""
+    primary, backup = make_backend("primary", **(primary or {})), make_backend("backup")
+    proxy, url = proxied_link(primary, make_proxy)
+    gw = make_gateway([("primary", url), ("backup", backup.url)], failover=failover)
     return proxy, gw
 
 
@@ -100,14 +106,19 @@ def event_time(event) -> float:
 
 def test_slow_requests_in_flight_stay_on_their_link(make_backend, make_gateway, make_proxy):
     """A slow link that is still alive keeps the requests it is serving: none is cut or retried."""
-    proxy, gw = slow_setup(make_backend, make_gateway, make_proxy, primary_model=SMOLLM2, slow_probes=2)
+    # The primary takes the demo model's whole training context (4 sequences of it fit the KV cache's
+    # default 1 GiB), so that the stream below lasts its 5 s even on a fast engine: capped at 1900
+    # tokens, it lasted 2.5 s at 800 tokens/s, too close to the switch.
+    proxy, gw = slow_setup(make_backend, make_gateway, make_proxy, slow_probes=2,
+                           primary={"model": SMOLLM2, "context": LONG_CONTEXT, "max_batch_size": 4})
     # A stream long enough to outlive the switch (~1 s) whatever this shared machine's speed: about
     # 5 s of the demo model's generation, measured now, within its context.
-    body = {"model": SMOLLM2_ID, "prompt": "Once upon a time", "temperature": 0, "logit_bias": {"0": -100, "2": -100}}
+    body = {"model": SMOLLM2_ID, "prompt": "Once upon a time", "temperature": 0,
+            "logit_bias": SMOLLM2_NO_STOP}
     started = time.monotonic()
     r = gw.complete(**dict(body, max_tokens=32), timeout=60)
     assert r.status_code == 200, r.text
-    max_tokens = max(64, min(1900, int(32 * 5 / (time.monotonic() - started))))
+    max_tokens = max(64, min(LONG_CONTEXT - 100, int(32 * 5 / (time.monotonic() - started))))
     switched = []
 
     def watch():
@@ -139,9 +150,9 @@ def test_slow_requests_in_flight_stay_on_their_link(make_backend, make_gateway, 
 def test_when_every_link_is_slow_the_fastest_serves_and_the_gateway_is_degraded(make_backend, make_gateway,
                                                                                   make_proxy):
     primary, backup = make_backend("primary"), make_backend("backup")
-    slow_primary, slow_backup = make_proxy(primary.port), make_proxy(backup.port)
-    gw = make_gateway([("primary", f"http://127.0.0.1:{slow_primary.port}"),
-                       ("backup", f"http://127.0.0.1:{slow_backup.port}")])
+    (slow_primary, primary_url), (slow_backup, backup_url) = proxied_link(primary, make_proxy), proxied_link(
+        backup, make_proxy)
+    gw = make_gateway([("primary", primary_url), ("backup", backup_url)])
     slow_primary.set_delay(300)  # 600 ms round trip: slow, but within the 1 s probe timeout
     slow_backup.set_delay(150)  # 300 ms round trip: above the 200 ms threshold, but the faster one
     wait_until(lambda: gw.links()["mode"] == "degraded", 10, what="degraded mode")

@@ -16,6 +16,9 @@ from byte_counter import ByteCounter
 
 CHAT = [{"role": "system", "content": "You are a helpful assistant."},
         {"role": "user", "content": "Name three colours of the rainbow."}]
+# SmolLM2's end-of-text, im_start and im_end: banned where a call must still be generating when the test
+# acts, so that only max_tokens can end it.
+NO_STOP_TOKENS = {0: -100.0, 1: -100.0, 2: -100.0}
 
 
 def chat_request(pb, messages=CHAT, model=MODEL_ID, **sampling):
@@ -93,7 +96,7 @@ def test_complete_greedy_text_equals_http(gserver):
 def test_cancelled_call_frees_its_sequence(gserver):
     pb = gserver.pb
     cancelled_before = metric(gserver, "tandem_cancelled_requests_total")
-    call = gserver.stub.Chat(chat_request(pb, max_tokens=400, temperature=0,
+    call = gserver.stub.Chat(chat_request(pb, max_tokens=400, temperature=0, logit_bias=NO_STOP_TOKENS,
                                           messages=[{"role": "user", "content": "Write a very long story."}]),
                              metadata=gserver.auth())
     it = iter(call)
@@ -252,15 +255,19 @@ def test_health_serving_and_not_serving_while_unloaded(tmp_path, pb):
 
 
 def test_queue_full_is_resource_exhausted_with_retry_after(tmp_path, pb):
-    s = GrpcServer(tmp_path, pb, {"server": {"max_concurrent_requests": 1}})
+    # The one call allowed holds its place until the refusal is checked, then is cancelled: 4000 tokens
+    # that cannot end early take seconds on any engine (300 could end before the second call came).
+    s = GrpcServer(tmp_path, pb, {"server": {"max_concurrent_requests": 1}, "model": {"context_size": 4096}})
     pb = s.pb
     try:
-        long_call = s.stub.Chat(chat_request(pb, max_tokens=300, messages=[{"role": "user", "content": "Tell a story."}]),
+        long_call = s.stub.Chat(chat_request(pb, max_tokens=4000, logit_bias=NO_STOP_TOKENS,
+                                             messages=[{"role": "user", "content": "Tell a story."}]),
                                 metadata=s.auth())
         next(iter(long_call))
         error = failing(lambda: s.stub.Chat(chat_request(pb, max_tokens=1), metadata=s.auth()))
         assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         assert int(trailer(error, "retry-after")) >= 1
+        assert metric(s, "tandem_running_sequences") == 1, "the long call ended before the refusal was checked"
         long_call.cancel()
     finally:
         s.stop()

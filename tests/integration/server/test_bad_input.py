@@ -69,7 +69,8 @@ def test_invalid_utf8(server):
         ({"top_p": 2}, "top_p"),
         ({"stream": "yes"}, "stream"),
         ({"stop": 5}, "stop"),
-        ({"n": 3}, "n"),
+        ({"n": 0}, "n"),
+        ({"n": 17}, "n"),  # more choices than a request may ask for (16)
         ({"logit_bias": {"x": 1}}, "logit_bias"),
         ({"logit_bias": {"99999999": 1}}, "logit_bias"),  # past the vocabulary
         ({"seed": "seven"}, "seed"),

@@ -7,6 +7,7 @@ import time
 import requests
 
 from conftest import API_KEY, MODEL_ID
+from held_stream import NO_STOP_TOKENS
 
 
 def metric(server, name) -> float:
@@ -27,6 +28,7 @@ def test_disconnect_mid_stream_cancels_the_generation(server):
             "max_tokens": 400,
             "temperature": 0.8,
             "seed": 1,
+            "logit_bias": NO_STOP_TOKENS,
             "stream": True,
         }
     ).encode()
@@ -47,7 +49,10 @@ def test_disconnect_mid_stream_cancels_the_generation(server):
     while metric(server, "tandem_cancelled_requests_total") <= cancelled_before:
         assert time.monotonic() < deadline, "the generation was not cancelled"
         time.sleep(0.1)
-    assert metric(server, "tandem_running_sequences") == 0
+    # The counter is bumped just before the sequence leaves the running set: wait for both.
+    while metric(server, "tandem_running_sequences") != 0:
+        assert time.monotonic() < deadline, "the cancelled generation still runs"
+        time.sleep(0.1)
     assert metric(server, "tandem_generated_tokens_total") - generated_before < 400
     # And the next request is served at once.
     r = requests.post(

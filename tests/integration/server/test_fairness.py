@@ -10,10 +10,14 @@ import time
 import requests
 
 from conftest import MODEL_ID
+from held_stream import NO_STOP_TOKENS
 
-# SmolLM2's end-of-text, im_start and im_end are banned so that the stream outlasts the flood.
-NO_STOP_TOKENS = {"0": -100, "1": -100, "2": -100}
-CONTEXT = 2048
+# SmolLM2's end-of-text, im_start and im_end are banned so that the stream outlasts the flood and the
+# huge prompt's tokenization, and it asks for almost the model's whole 8192-token context: over 10 s
+# even on an engine three times faster than today's (at 750 tokens/s, the 2000 tokens it asked for
+# before ended within seconds). The test hangs it up and Stream.close() asserts it had not ended
+# before, so the windows measured below saw it running throughout.
+CONTEXT = 8192
 # Chunks normally come every few tens of milliseconds; before the fix a stream stood still for the
 # whole flood, or for the several seconds a 4 MiB prompt takes to tokenize on this kind of machine.
 MAX_GAP_S = 3.0
@@ -35,6 +39,7 @@ class Stream:
         self.hang_up = threading.Event()
         self.status = None
         self.error = None
+        self.ended_by_itself = None  # True if [DONE] came before the hang-up
         self.thread = threading.Thread(target=self._run, args=(server,), daemon=True)
         self.thread.start()
 
@@ -46,9 +51,12 @@ class Stream:
                       "stream": True, "logit_bias": NO_STOP_TOKENS},
             ) as r:
                 self.status = r.status_code
+                self.ended_by_itself = False
                 for line in r.iter_lines():
                     if line.startswith(b"data: "):
                         self.times.append(time.monotonic())
+                    if line == b"data: [DONE]":
+                        self.ended_by_itself = True
                     if self.hang_up.is_set():
                         break  # the server cancels the generation
         except Exception as e:  # recorded for the assertions
@@ -75,8 +83,10 @@ class Stream:
     def close(self):
         self.hang_up.set()
         self.thread.join(timeout=60)
+        assert not self.thread.is_alive(), "the stream did not stop after the hang-up"
         assert self.error is None, self.error
         assert self.status == 200
+        assert self.ended_by_itself is False, "the stream ended before the hang-up: the test measured a finished stream"
 
 
 def start_server(make_server):
@@ -96,7 +106,7 @@ def test_streams_keep_flowing_beside_a_flood_of_refused_requests(make_server):
     stream = Stream(s)
     stream.wait_started()
 
-    too_long = "word " * (CONTEXT * 6)  # over the context once tokenized, and costly to tokenize
+    too_long = "word " * 12288  # over the context once tokenized (about 12,000 tokens), and costly to tokenize
     bodies = [
         {"model": MODEL_ID, "prompt": too_long, "max_tokens": 4},
         {"model": MODEL_ID, "prompt": "hi", "max_tokens": 4, "logit_bias": {"4000000": 1}},

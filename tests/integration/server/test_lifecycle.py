@@ -5,11 +5,11 @@ import json
 import signal
 import subprocess
 import threading
-import time
 
 import requests
 
-from conftest import API_KEY, BINARY, MODEL, MODEL_ID, free_port
+from conftest import BINARY, MODEL, MODEL_ID, free_port
+from held_stream import HOLD_CONTEXT, NO_STOP_TOKENS, HeldStream
 
 
 def test_bad_config_exits_before_starting_and_lists_every_problem(tmp_path):
@@ -98,10 +98,10 @@ def test_admin_unload_and_load(make_server):
     assert requests.get(s.base_url + "/v1/models", headers=s.headers(), timeout=10).json()["data"][0]["id"] == "smol"
 
 
-# Generation is fast (hundreds of tokens/s), so a request that must still be running when the
-# test acts is long and cannot end early: SmolLM2's end-of-text, im_start and im_end are banned.
-LONG_REQUEST_TOKENS = 400
-NO_STOP_TOKENS = {"0": -100, "1": -100, "2": -100}
+# A request the server must finish while it shuts down: long enough to be running when the signal
+# arrives right after its first bytes (0.5 s even at 800 tokens/s), and unable to end early:
+# SmolLM2's end-of-text, im_start and im_end are banned (NO_STOP_TOKENS).
+IN_FLIGHT_TOKENS = 400
 
 
 def stream_request(s, max_tokens, results, key, started):
@@ -109,7 +109,7 @@ def stream_request(s, max_tokens, results, key, started):
     proves the request is running (polling /metrics can miss a request this short)."""
     try:
         with requests.post(
-            s.base_url + "/v1/completions", headers=s.headers(), stream=True, timeout=120,
+            s.base_url + "/v1/completions", headers=s.headers(), stream=True, timeout=300,
             json={"model": MODEL_ID, "prompt": "Tell me a story", "max_tokens": max_tokens, "stream": True,
                   "logit_bias": NO_STOP_TOKENS},
         ) as r:
@@ -125,19 +125,12 @@ def stream_request(s, max_tokens, results, key, started):
         started.set()
 
 
-def start_long_request(s, results, key):
-    started = threading.Event()
-    t = threading.Thread(target=stream_request, args=(s, LONG_REQUEST_TOKENS, results, key, started))
-    t.start()
-    assert started.wait(timeout=30), "no generation started"
-    assert key + "_error" not in results, results
-    return t
-
-
 def test_queue_bound_gives_429_with_retry_after(make_server):
-    s = make_server(server={"max_concurrent_requests": 1})
-    results = {}
-    t = start_long_request(s, results, "first")
+    # The one request allowed is held until the 429 is checked, then hung up (a request of fixed
+    # length could end first on a fast machine, and the second request would then be served).
+    s = make_server(server={"max_concurrent_requests": 1}, model={"context_size": HOLD_CONTEXT})
+    held = HeldStream(s)
+    held.wait_started()
     r = requests.post(
         s.base_url + "/v1/completions", headers=s.headers(),
         json={"model": MODEL_ID, "prompt": "x", "max_tokens": 2}, timeout=10,
@@ -145,19 +138,25 @@ def test_queue_bound_gives_429_with_retry_after(make_server):
     assert r.status_code == 429
     assert int(r.headers["Retry-After"]) >= 1
     assert r.json()["error"]["type"] == "rate_limit_error"
-    t.join(timeout=120)
-    assert results.get("first_status") == 200
-    assert results["first"].endswith(b"data: [DONE]\n\n")
+    held.hang_up()
 
 
 def test_sigterm_finishes_the_request_in_flight_and_exits_zero(make_server):
-    s = make_server()
+    # The grace period is far longer than the request takes even under AddressSanitizer (5-10x
+    # slower), so the request ends because it is complete, never because the grace ran out.
+    s = make_server(timeouts={"shutdown_grace_seconds": 300})
     results = {}
-    t = start_long_request(s, results, "inflight")
+    started = threading.Event()
+    t = threading.Thread(target=stream_request, args=(s, IN_FLIGHT_TOKENS, results, "inflight", started))
+    t.start()
+    assert started.wait(timeout=60), "no generation started"
+    assert "inflight_error" not in results, results
     s.proc.send_signal(signal.SIGTERM)
-    t.join(timeout=120)
+    t.join(timeout=300)
     assert results.get("inflight_status") == 200, results
     assert results["inflight"].endswith(b"data: [DONE]\n\n")
     assert s.proc.wait(timeout=30) == 0
     log = s.log_text()
-    assert "shutting down" in log and "stopped" in log
+    # The server's own count at the signal: the request was still running, so the drain was tested.
+    assert "shutting down: 1 requests in flight" in log, log
+    assert "stopped" in log

@@ -102,7 +102,7 @@ def test_dashboard_structure():
     titles = {p["title"] for p in dashboard["panels"]}
     # The web dashboard's panels.
     for want in ("Memory in use", "GPU memory", "Temperature", "Power", "Network", "Tokens per second",
-                 "Alerts firing", "Link round-trip time (p95)"):
+                 "Alerts firing", "Link round-trip time (p95)", "KV cache use"):
         assert want in titles, want
     cells = set()
     for p in dashboard["panels"]:

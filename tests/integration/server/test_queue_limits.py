@@ -11,8 +11,7 @@ import pytest
 import requests
 
 from conftest import API_KEY, MODEL_ID
-
-NO_STOP_TOKENS = {"0": -100, "1": -100, "2": -100}
+from held_stream import HOLD_CONTEXT, NO_STOP_TOKENS, HeldStream
 
 
 def long_stream(s, results, started, max_tokens=480):
@@ -35,18 +34,16 @@ def long_stream(s, results, started, max_tokens=480):
 
 
 def test_a_request_that_waits_past_queue_seconds_gets_503_with_retry_after(make_server):
-    s = make_server(model={"max_batch_size": 1}, timeouts={"queue_seconds": 1})
-    results = {}
-    started = threading.Event()
-    t = threading.Thread(target=long_stream, args=(s, results, started))
-    t.start()
-    assert started.wait(timeout=60) and "error" not in results, results
+    # The slot is held by a stream that cannot end before the test hangs it up.
+    s = make_server(model={"max_batch_size": 1, "context_size": HOLD_CONTEXT}, timeouts={"queue_seconds": 1})
+    held = HeldStream(s)
+    held.wait_started()
 
     sent = time.monotonic()
     r = requests.post(s.base_url + "/v1/chat/completions", headers=s.headers(), timeout=120,
                       json={"model": MODEL_ID, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4})
     waited = time.monotonic() - sent
-    first_done = not t.is_alive()
+    first_done = not held.thread.is_alive()
     assert r.status_code == 503, r.text
     assert int(r.headers["Retry-After"]) >= 1
     err = r.json()["error"]
@@ -61,9 +58,7 @@ def test_a_request_that_waits_past_queue_seconds_gets_503_with_retry_after(make_
         client.chat.completions.create(model=MODEL_ID, messages=[{"role": "user", "content": "hi"}], max_tokens=4)
     assert caught.value.status_code == 503
 
-    t.join(timeout=300)
-    assert results.get("status") == 200
-    assert results["body"].endswith(b"data: [DONE]\n\n")
+    held.hang_up()  # asserts the slot was held through both refusals
 
 
 def test_generation_seconds_counts_from_the_start_of_the_generation(make_server):

@@ -10,10 +10,12 @@ import time
 import requests
 
 from conftest import MODEL_ID
+from held_stream import HOLD_CONTEXT, HOLD_TOKENS, NO_STOP_TOKENS
 
 CHAT = "/v1/chat/completions"
-# Long generations that cannot end early: SmolLM2's end-of-text, im_start and im_end are banned.
-NO_STOP_TOKENS = {"0": -100, "1": -100, "2": -100}
+# Generations that are still running when the shutdown cuts them, however fast the engine: as long as
+# a HOLD_CONTEXT context takes (seconds even at thousands of tokens/s), and unable to end early
+# (NO_STOP_TOKENS). The shutdown ends them, not their length.
 
 
 def metric(server, name) -> float:
@@ -60,19 +62,19 @@ def test_special_tokens_in_content_option_restores_the_old_behaviour(make_server
 
 
 def test_shutdown_past_grace_answers_errors_not_cancelled_successes(make_server):
-    s = make_server(model={"max_batch_size": 2}, timeouts={"shutdown_grace_seconds": 0})
+    s = make_server(model={"max_batch_size": 2, "context_size": HOLD_CONTEXT}, timeouts={"shutdown_grace_seconds": 0})
     results = {}
     stream_started = threading.Event()
 
     def buffered():
         r = requests.post(s.base_url + "/v1/completions", headers=s.headers(), timeout=120,
-                          json={"model": MODEL_ID, "prompt": "Tell me a story", "max_tokens": 480,
+                          json={"model": MODEL_ID, "prompt": "Tell me a story", "max_tokens": HOLD_TOKENS,
                                 "logit_bias": NO_STOP_TOKENS})
         results["buffered"] = (r.status_code, r.text)
 
     def streamed():
         with requests.post(s.base_url + "/v1/completions", headers=s.headers(), stream=True, timeout=120,
-                           json={"model": MODEL_ID, "prompt": "Once upon a time", "max_tokens": 480,
+                           json={"model": MODEL_ID, "prompt": "Once upon a time", "max_tokens": HOLD_TOKENS,
                                  "stream": True, "logit_bias": NO_STOP_TOKENS}) as r:
             results["stream_status"] = r.status_code
             chunks = []

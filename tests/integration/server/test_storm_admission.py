@@ -18,10 +18,19 @@ import pytest
 from conftest import MODEL_ID
 from storm_clients import KeepAliveClient, LongStream, assert_alive, post_bytes, run_threads, wait_idle
 
-# Long enough to outlast the baseline and the flood even at a few tokens a second; it is hung up after.
-STREAM_MAX_TOKENS = 3000
-BASELINE_SECONDS = 5
+# The running stream fills the largest context the demo model takes (8192, its training context), and
+# is hung up after the flood. The 3000 tokens it asked for before last 12 s at 250 tokens/s, less than
+# the 5 + 15 s they had to cover unless the flood slowed them, and even 8192 end in about 11 s at 750
+# tokens/s; so the flood lasts FLOOD_SECONDS or, on a faster engine, less: at most FLOOD_SHARE of the time the stream's
+# remaining tokens take at the rate measured before the flood (a flood and a growing context only slow
+# it), and never less than MIN_FLOOD_SECONDS, twice the longest pause allowed (at 1000 tokens/s the
+# flood still lasts 4 s).
+CONTEXT = 8192
+STREAM_MAX_TOKENS = CONTEXT - 100  # the chat prompt takes about 40 tokens
+BASELINE_SECONDS = 2
 FLOOD_SECONDS = 15
+FLOOD_SHARE = 0.7
+MIN_FLOOD_SECONDS = 4
 # A running stream may pause this long at most while the flood runs (a decode step of the demo model takes
 # tens of milliseconds; the starvation stopped streams for the whole flood, or for seconds per huge prompt).
 MAX_GAP_SECONDS = 2.0
@@ -29,11 +38,8 @@ MAX_GAP_SECONDS = 2.0
 MIN_RATE_SHARE = 0.1
 
 
-CONTEXT = 4096
-
-
 def over_context_body(rng) -> dict:
-    # About 20,000 tokens against a 4,096-token context: each costs the admission a tokenization.
+    # About 20,000 tokens against an 8,192-token context: each costs the admission a tokenization.
     return {"model": MODEL_ID, "messages": [{"role": "user", "content": f"{rng.random()} " + "word " * 20000}],
             "max_tokens": 8}
 
@@ -76,6 +82,18 @@ def longest_gap(times: list[float], start: float, end: float) -> float:
     return max(b - a for a, b in zip(points, points[1:]))
 
 
+def flood_length(stream, baseline_start: float, flood_start: float) -> float:
+    """FLOOD_SECONDS, or less where the stream would not outlast it (each chunk is one token)."""
+    generated = len(stream.chunk_times)
+    rate = len(stream.chunks_between(baseline_start, flood_start)) / (flood_start - baseline_start)
+    left_s = (STREAM_MAX_TOKENS - generated) / rate if rate > 0 else float("inf")
+    seconds = min(FLOOD_SECONDS, FLOOD_SHARE * left_s)
+    assert seconds >= MIN_FLOOD_SECONDS, (
+        f"at {rate:.0f} tokens/s the stream's {STREAM_MAX_TOKENS - generated} tokens left last {left_s:.1f} s: "
+        f"too short for a {MIN_FLOOD_SECONDS} s flood")
+    return seconds
+
+
 @pytest.mark.parametrize("flood", list(FLOODS))
 def test_streams_keep_moving_during_an_admission_flood(make_server, flood):
     path, make_body, n_clients = FLOODS[flood]
@@ -94,22 +112,23 @@ def test_streams_keep_moving_during_an_admission_flood(make_server, flood):
     baseline_start = time.monotonic()
     time.sleep(BASELINE_SECONDS)
     flood_start = time.monotonic()
+    flood_seconds = flood_length(stream, baseline_start, flood_start)
 
     statuses, lock = {}, threading.Lock()
-    threads = run_threads(flood_loop, n_clients, FLOOD_SECONDS, server.port, path, make_body, statuses, lock)
+    threads = run_threads(flood_loop, n_clients, flood_seconds, server.port, path, make_body, statuses, lock)
     for t in threads:
-        t.join(timeout=FLOOD_SECONDS + 180)
-    flood_end = flood_start + FLOOD_SECONDS
+        t.join(timeout=flood_seconds + 180)
+    flood_end = flood_start + flood_seconds
     stop.set()
     stream.join(timeout=120)
 
     baseline = stream.chunks_between(baseline_start, flood_start)
     during = stream.chunks_between(flood_start, flood_end)
     baseline_rate = len(baseline) / BASELINE_SECONDS
-    rate = len(during) / FLOOD_SECONDS
+    rate = len(during) / flood_seconds
     gap = longest_gap(during, flood_start, flood_end)
-    print(f"{flood}: statuses {statuses}; chunks/s before {baseline_rate:.1f}, during {rate:.1f}; "
-          f"longest pause {gap:.2f} s")
+    print(f"{flood}: statuses {statuses}; chunks/s before {baseline_rate:.1f}, during {rate:.1f} "
+          f"({flood_seconds:.1f} s of flood); longest pause {gap:.2f} s")
 
     assert_alive(server)
     assert not stream.failures, f"the running stream failed: {stream.failures[:5]}"

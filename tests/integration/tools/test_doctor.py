@@ -5,62 +5,14 @@ front of it) that pass. Every check's JSON has the issue's shape; a failure exit
 
 import json
 import os
-import socket
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
+from doctor_harness import backend_config, by_name, doctor, failures, gateway_config, port_holder, serve_config
 from gateway_harness import BINARY, SMOLLM2, STORIES, free_port
-
-CHECK_KEYS = ["name", "status", "message", "fix"]
-
-
-def doctor(*args, user: int | None = None) -> tuple[int, list[dict]]:
-    command = [str(BINARY), "doctor", "--json", *args]
-    if user is not None:
-        command = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *command]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
-    assert done.returncode in (0, 1), f"exit {done.returncode}:\n{done.stderr}\n{done.stdout}"
-    report = json.loads(done.stdout)
-    assert list(report) == ["checks"]
-    for check in report["checks"]:
-        assert list(check) == CHECK_KEYS, check
-        assert check["status"] in ("PASS", "WARN", "FAIL")
-        assert check["message"]
-        if check["status"] != "PASS":
-            assert check["fix"], check
-    failed = any(c["status"] == "FAIL" for c in report["checks"])
-    assert done.returncode == (1 if failed else 0)
-    return done.returncode, report["checks"]
-
-
-def backend_config(backend) -> str:
-    """The config file the harness started `tandem serve --config FILE` with."""
-    return backend.args[backend.args.index("--config") + 1]
-
-
-def by_name(checks: list[dict], name: str) -> dict:
-    found = [c for c in checks if c["name"] == name]
-    assert found, f"no check {name} in {[c['name'] for c in checks]}"
-    return found[0]
-
-
-def failures(checks: list[dict]) -> list[str]:
-    return [c["name"] for c in checks if c["status"] == "FAIL"]
-
-
-def serve_config(path: Path, **sections) -> Path:
-    config = {"network": {"bind_address": "127.0.0.1", "port": free_port()},
-              "model": {"path": str(STORIES), "context_size": 256}}
-    for section, values in sections.items():
-        config.setdefault(section, {}).update(values)
-    path.write_text(json.dumps(config))
-    return path
-
 
 def test_a_healthy_backend_passes(make_backend):
     backend = make_backend()
@@ -97,14 +49,7 @@ def test_an_address_not_on_this_host_fails(tmp_path):
 
 def test_a_port_held_by_another_process_is_named(tmp_path):
     port = free_port()
-    holder = subprocess.Popen([sys.executable, "-c",
-                               "import socket, time\n"
-                               f"s = socket.socket(); s.bind(('127.0.0.1', {port})); s.listen()\n"
-                               "print('ready', flush=True); time.sleep(120)"],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "ready"
-        comm = Path(f"/proc/{holder.pid}/comm").read_text().strip()
+    with port_holder(port) as (holder, comm):
         config = serve_config(tmp_path / "serve.json", network={"port": port})
         code, checks = doctor("--config", str(config))
         assert code == 1
@@ -112,9 +57,6 @@ def test_a_port_held_by_another_process_is_named(tmp_path):
         assert check["status"] == "FAIL"
         assert f"held by {comm} (pid {holder.pid}" in check["message"], check
         assert f"kill {holder.pid}" in check["fix"]
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def test_a_stopped_server_is_the_cause_of_connection_refused(tmp_path):
@@ -129,12 +71,9 @@ def test_a_stopped_server_is_the_cause_of_connection_refused(tmp_path):
 def test_a_link_that_refuses_connections_fails(make_backend, tmp_path):
     backend = make_backend()
     dead = free_port()  # nothing listens there
-    gateway_config = tmp_path / "gateway.json"
-    gateway_config.write_text(json.dumps({
-        "network": {"bind_address": "127.0.0.1", "port": free_port()},
-        "links": [{"name": "primary", "url": backend.url}, {"name": "backup", "url": f"http://127.0.0.1:{dead}"}],
-    }))
-    code, checks = doctor("--gateway", str(gateway_config))
+    config = gateway_config(tmp_path / "gateway.json", [
+        {"name": "primary", "url": backend.url}, {"name": "backup", "url": f"http://127.0.0.1:{dead}"}])
+    code, checks = doctor("--gateway", config)
     assert code == 1
     assert by_name(checks, "gateway.link.primary.health")["status"] == "PASS"
     refused = by_name(checks, "gateway.link.backup.connect")

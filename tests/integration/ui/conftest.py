@@ -19,7 +19,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "gateway"))
 
-from gateway_harness import ROOT, Backend, Gateway  # noqa: E402
+from gateway_harness import GATEWAY_KEY, ROOT, Backend, Gateway  # noqa: E402
 from latency_proxy import LatencyProxy  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -89,4 +89,22 @@ def save_screenshot(page, name: str, full_page: bool = False):
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
-__all__ = ["Backend", "Gateway", "LatencyProxy", "save_screenshot"]
+def keyed_context(browser, **options):
+    """A new browser context (new_context's options) that already holds the gateway's API key, where
+    the page's key dialog would have stored it."""
+    context = browser.new_context(**options)
+    context.add_init_script(f"localStorage.setItem('tandem.api_key', {json.dumps(GATEWAY_KEY)});")
+    return context
+
+
+def collect_errors(page, console: bool = True):
+    """Gathers the page's uncaught exceptions in page.console_errors, and its console errors too
+    unless `console` is False; tests assert the list is empty when they are done. Returns the page."""
+    page.console_errors = []
+    if console:
+        page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+    page.on("pageerror", lambda e: page.console_errors.append(str(e)))
+    return page
+
+
+__all__ = ["Backend", "Gateway", "LatencyProxy", "collect_errors", "keyed_context", "save_screenshot"]

@@ -9,15 +9,20 @@ import time
 import pytest
 import requests
 
-from conftest import OUTPUT, save_screenshot
-from gateway_harness import GATEWAY_KEY, SMOLLM2, SMOLLM2_ID, Backend, Gateway
+from conftest import collect_errors, keyed_context, save_screenshot
+from gateway_harness import GATEWAY_KEY, SMOLLM2, SMOLLM2_ID, SMOLLM2_NO_STOP, Backend, Gateway
 
 LONG_PROMPT = "Write a very long story about a dragon who learns to bake bread. Use many paragraphs."
+# A reply a test stops or cuts while it streams: as long as the backends' HOLD_CONTEXT allows, and unable
+# to end early (SMOLLM2_NO_STOP), so that it is still streaming when the test acts, on any machine.
+# 400 tokens, ended whenever the model chose, took under a second.
+HOLD_CONTEXT = 4096
+HOLD_MAX_TOKENS = 4000
 
 
 @pytest.fixture(scope="module")
 def stack(module_tmp):
-    backend = Backend(module_tmp, "primary", model=SMOLLM2, max_batch_size=4)
+    backend = Backend(module_tmp, "primary", model=SMOLLM2, max_batch_size=4, context=HOLD_CONTEXT)
     gateway = Gateway(module_tmp, [("primary", backend.url)],
                       extra={"history": {"path": str(module_tmp / "history.sqlite")}})
     yield gateway
@@ -27,12 +32,8 @@ def stack(module_tmp):
 
 @pytest.fixture
 def page(browser, stack):
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, accept_downloads=True)
-    context.add_init_script(f"localStorage.setItem('tandem.api_key', {json.dumps(GATEWAY_KEY)});")
-    p = context.new_page()
-    p.console_errors = []
-    p.on("console", lambda m: m.type == "error" and p.console_errors.append(m.text))
-    p.on("pageerror", lambda e: p.console_errors.append(str(e)))
+    context = keyed_context(browser, viewport={"width": 1366, "height": 768}, accept_downloads=True)
+    p = collect_errors(context.new_page())
     p.goto(stack.url + "/")
     p.wait_for_selector("body[data-ready=true]", timeout=20000)
     yield p
@@ -58,6 +59,17 @@ def set_max_tokens(page, n: int):
         page.get_by_test_id("toggle-settings").click()
     page.get_by_test_id("set-max-tokens").fill(str(n))
     page.get_by_test_id("set-max-tokens").dispatch_event("change")
+
+
+def replies_cannot_end_early(page):
+    """Adds SMOLLM2_NO_STOP to the page's chat requests from now on (the page has no such setting): each
+    reply runs to its max tokens."""
+    def add_bias(route):
+        body = json.loads(route.request.post_data)
+        body["logit_bias"] = SMOLLM2_NO_STOP
+        route.continue_(post_data=json.dumps(body))
+
+    page.route("**/v1/chat/completions", add_bias)
 
 
 def send(page, text: str):
@@ -112,7 +124,8 @@ def test_key_prompt_first_paint_and_page_weight(browser, stack, output_dir):
 
 
 def test_send_streams_with_stats_then_stop_regenerate_and_edit(page):
-    set_max_tokens(page, 400)
+    replies_cannot_end_early(page)
+    set_max_tokens(page, HOLD_MAX_TOKENS)
     send(page, LONG_PROMPT)
     assert page.get_by_test_id("message-user").last.locator(".bubble").inner_text().startswith("Write a very long story")
     # The reply streams: text appears while the message is still marked streaming, and grows.
@@ -226,7 +239,7 @@ def test_reload_search_export_delete_import(page, stack, tmp_path):
 
 def test_a_prompt_too_long_for_the_context_says_what_to_do(page):
     page.get_by_test_id("new-chat").click()
-    page.get_by_test_id("chat-input").fill("word " * 4000)
+    page.get_by_test_id("chat-input").fill("word " * (2 * HOLD_CONTEXT))  # about twice the backend's context
     page.get_by_test_id("send").click()
     reply = wait_reply_done(page)
     text = reply.get_by_test_id("message-error").inner_text()
@@ -263,8 +276,7 @@ def test_a_hostile_reply_stays_inert(page, stack):
 
 def test_phone_width_and_dark_theme_screenshots(browser, stack):
     for scheme in ("light", "dark"):
-        context = browser.new_context(viewport={"width": 390, "height": 844}, color_scheme=scheme)
-        context.add_init_script(f"localStorage.setItem('tandem.api_key', {json.dumps(GATEWAY_KEY)});")
+        context = keyed_context(browser, viewport={"width": 390, "height": 844}, color_scheme=scheme)
         p = context.new_page()
         p.goto(stack.url + "/")
         p.wait_for_selector("body[data-ready=true]")
@@ -276,8 +288,7 @@ def test_phone_width_and_dark_theme_screenshots(browser, stack):
         context.close()
     # The chat at 1366x768 in both themes, with a real reply (code blocks get highlighted).
     for scheme in ("light", "dark"):
-        context = browser.new_context(viewport={"width": 1366, "height": 768}, color_scheme=scheme)
-        context.add_init_script(f"localStorage.setItem('tandem.api_key', {json.dumps(GATEWAY_KEY)});")
+        context = keyed_context(browser, viewport={"width": 1366, "height": 768}, color_scheme=scheme)
         p = context.new_page()
         p.goto(stack.url + "/")
         p.wait_for_selector("body[data-ready=true]")

@@ -2,19 +2,18 @@
 the primary behind the gateway tests' latency proxy: after some traffic the charts have data, and
 slowing the primary past the 200 ms threshold makes a failover that the timeline shows."""
 
-import json
 import threading
 import time
 
 import pytest
 import requests
 
-from conftest import save_screenshot
-from gateway_harness import GATEWAY_KEY, NO_EOS, Backend, Gateway
+from conftest import collect_errors, keyed_context, save_screenshot
+from gateway_harness import NO_EOS, Backend, Gateway
 from latency_proxy import LatencyProxy
 from test_chat import wait_js
 
-CHARTS_WITH_TRAFFIC = ["requests", "latency", "tokens", "queue", "memory", "network", "rtt"]
+CHARTS_WITH_TRAFFIC = ["requests", "latency", "tokens", "queue", "kv", "memory", "network", "rtt"]
 
 
 @pytest.fixture(scope="module")
@@ -47,12 +46,10 @@ def traffic(gateway, seconds: float):
 
 
 def open_dashboard(browser, gateway, scheme="light"):
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, color_scheme=scheme)
-    context.add_init_script(f"localStorage.setItem('tandem.api_key', {json.dumps(GATEWAY_KEY)});")
-    page = context.new_page()
-    page.console_errors = []
-    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
-    page.on("pageerror", lambda e: page.console_errors.append(str(e)))
+    context = keyed_context(browser, viewport={"width": 1366, "height": 900}, color_scheme=scheme)
+    page = collect_errors(context.new_page())
+    page.timeseries_urls = []
+    page.on("request", lambda r: "/api/timeseries" in r.url and page.timeseries_urls.append(r.url))
     start = time.monotonic()
     page.goto(gateway.url + "/dashboard")
     page.get_by_test_id("dashboard").wait_for()
@@ -84,6 +81,21 @@ def test_charts_fill_with_traffic_and_a_failover_shows_on_the_timeline(browser, 
                 timeout=30000)
     assert page.get_by_test_id("link-state-primary").inner_text() == "healthy"
     assert page.get_by_test_id("mode").inner_text().startswith("normal")
+    # The range was fetched whole (again while the young gateway had no point yet); from then on
+    # every poll asked only for the points after the last answer.
+    urls = list(page.timeseries_urls)
+    assert "since=" not in urls[0], urls
+    partial = [i for i, u in enumerate(urls) if "since=" in u]
+    assert len(partial) >= 2 and all("since=" in u for u in urls[partial[0]:]), urls
+    # What the page put together from those answers is what one whole answer has, point for point.
+    shown = page.evaluate("""() => Chart.getChart(document.querySelector('[data-testid=chart-requests] canvas'))
+                             .data.datasets.find(d => d.label === 'requests per s').data""")
+    whole = requests.get(gateway.url + "/api/timeseries", headers=gateway.headers(), timeout=10).json()
+    values = whole["series"]["requests_per_s"]
+    first = whole["end"] - (len(values) - 1) * whole["step"]
+    by_time = {first + i * whole["step"]: v for i, v in enumerate(values)}
+    compared = [(p["x"], p["y"], by_time[p["x"]]) for p in shown if p["x"] in by_time]
+    assert len(compared) > 5 and all(y == v for _, y, v in compared), compared
     # The canvas has been drawn on (not blank).
     drawn = page.evaluate("""() => { const c = document.querySelector('[data-testid=chart-rtt] canvas');
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
@@ -118,6 +130,8 @@ def test_charts_fill_with_traffic_and_a_failover_shows_on_the_timeline(browser, 
     wait_js(page, "document.querySelector('[data-testid=range-24h]').getAttribute('aria-pressed') === 'true'")
     time.sleep(2.5)
     assert page.locator("#notice").is_hidden()
+    day = [u for u in page.timeseries_urls if "range=24h" in u]
+    assert day and "since=" not in day[0], day  # a new range starts with the whole of it
     assert not page.console_errors, page.console_errors
     context.close()
 
@@ -140,3 +154,12 @@ def test_timeseries_api(system):
     assert requests.get(gateway.url + "/api/timeseries", timeout=10).status_code == 401
     r = requests.get(gateway.url + "/api/timeseries?range=1y", headers=gateway.headers(), timeout=10)
     assert r.status_code == 400 and "range" in r.json()["error"]["message"]
+    # since: only the points after an earlier answer's end (every series as long as the others).
+    end = body["end"]
+    time.sleep(1.5)
+    later = requests.get(gateway.url + f"/api/timeseries?since={end}", headers=gateway.headers(), timeout=10).json()
+    lengths = {len(v) for v in later["series"].values()}
+    assert len(lengths) == 1 and 0 < lengths.pop() <= later["end"] - end, later
+    for bad in ("abc", "-5", "1.5"):
+        r = requests.get(gateway.url + f"/api/timeseries?since={bad}", headers=gateway.headers(), timeout=10)
+        assert r.status_code == 400 and "since" in r.json()["error"]["message"], r.text

@@ -2,18 +2,18 @@
 streams; the page says the answer was cut and offers Regenerate, which the backup then serves.
 With every backend gone, the error is shown in place with what to do."""
 
-import json
-
 import pytest
 
-from gateway_harness import GATEWAY_KEY, SMOLLM2, Backend, Gateway
-from test_chat import LONG_PROMPT, send, set_max_tokens, wait_js, wait_reply_done
+from conftest import keyed_context
+from gateway_harness import SMOLLM2, Backend, Gateway
+from test_chat import (HOLD_CONTEXT, HOLD_MAX_TOKENS, LONG_PROMPT, replies_cannot_end_early, send, set_max_tokens,
+                       wait_js, wait_reply_done)
 
 
 @pytest.fixture
 def pair_stack(tmp_path):
-    primary = Backend(tmp_path, "primary", model=SMOLLM2, max_batch_size=2)
-    backup = Backend(tmp_path, "backup", model=SMOLLM2, max_batch_size=2)
+    primary = Backend(tmp_path, "primary", model=SMOLLM2, max_batch_size=2, context=HOLD_CONTEXT)
+    backup = Backend(tmp_path, "backup", model=SMOLLM2, max_batch_size=2, context=HOLD_CONTEXT)
     gateway = Gateway(tmp_path, [("primary", primary.url), ("backup", backup.url)])
     yield gateway, primary, backup
     gateway.stop()
@@ -23,12 +23,13 @@ def pair_stack(tmp_path):
 
 def test_a_cut_stream_says_so_and_regenerate_uses_the_backup(browser, pair_stack):
     gateway, primary, backup = pair_stack
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
-    context.add_init_script(f"localStorage.setItem('tandem.api_key', {json.dumps(GATEWAY_KEY)});")
+    context = keyed_context(browser, viewport={"width": 1366, "height": 768})
     page = context.new_page()
     page.goto(gateway.url + "/")
     page.wait_for_selector("body[data-ready=true]", timeout=20000)
-    set_max_tokens(page, 400)
+    # The reply is still streaming when the primary is killed, however fast the engine.
+    replies_cannot_end_early(page)
+    set_max_tokens(page, HOLD_MAX_TOKENS)
     send(page, LONG_PROMPT)
     wait_js(page, """() => { const m = document.querySelector('.message.assistant.streaming .bubble');
                         return m && m.textContent.length > 20; }""", timeout=60000)

@@ -4,54 +4,22 @@
 
 #include <filesystem>
 
+#include "../support/engine_harness.h"
 #include "tandem/engine.h"
 
 namespace tandem {
 namespace {
 
-const std::string kStories = std::string(TANDEM_SHARED_DIR) + "/models/stories260K.gguf";
-const std::string kSmolLM2 = std::string(TANDEM_MODELS_CACHE) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+using test::greedy_request;
 
-class Recorder : public SequenceObserver {
- public:
-  bool on_text(std::string_view piece) override {
-    text += piece;
-    ++pieces;
-    return pieces < cancel_after_pieces;
-  }
-  void on_finish(const GenerationResult& r) override { result = r; }
-  bool cancelled() const override { return cancel_now; }
+const std::string kStories = test::stories_model();
+const std::string kSmolLM2 = test::smollm2_model();
 
-  std::string text;
-  int pieces = 0;
-  int cancel_after_pieces = 1 << 30;
-  bool cancel_now = false;
-  std::optional<GenerationResult> result;
-};
+using test::Recorder;
+using test::run_until_done;
 
 std::unique_ptr<Engine> load(const std::string& path, int32_t n_seq, int32_t n_batch = 64) {
-  EngineOptions o;
-  o.model_path = path;
-  o.n_ctx = 512;
-  o.n_seq = n_seq;
-  o.n_batch = n_batch;
-  o.n_threads = 2;
-  auto e = Engine::load(o);
-  EXPECT_TRUE(e) << e.error();
-  return std::move(e).value();
-}
-
-GenerationRequest greedy_request(Engine& engine, const std::string& prompt, int32_t n) {
-  GenerationRequest r;
-  r.prompt_tokens = engine.tokenize_prompt(prompt);
-  r.sampling.temperature = 0.0f;
-  r.max_tokens = n;
-  return r;
-}
-
-void run_until_done(Engine& engine) {
-  for (int i = 0; i < 10000 && engine.n_active() > 0; ++i) engine.step();
-  ASSERT_EQ(engine.n_active(), 0);
+  return test::load_engine(path, {.n_seq = n_seq, .n_ctx = 512, .n_batch = n_batch});
 }
 
 const std::vector<std::string> kPrompts = {"Once upon a time", "The little dog", "Tom and Sue went to the park.",
@@ -175,6 +143,27 @@ TEST(Batching, QuantizedModelBatchesExactly) {
   }
   run_until_done(*engine);
   for (size_t i = 0; i < recorders.size(); ++i) EXPECT_EQ(recorders[i]->text, expected[i % prompts.size()]);
+}
+
+// The prompt admitted first takes each step's prompt budget first, whatever its slot: in slot
+// order, a long prompt in a high slot waited for every newer prompt in a lower one.
+TEST(Batching, AnOlderPromptTakesTheBudgetBeforeANewerOneInALowerSlot) {
+  auto engine = load(kStories, 2, /*n_batch=*/8);
+  // Slot 0 is then the one used last: the next prompt goes to slot 1, the one after it to slot 0.
+  ASSERT_TRUE(engine->generate(greedy_request(*engine, "The sun was hot", 2)));
+  auto older = std::make_shared<Recorder>();
+  auto newer = std::make_shared<Recorder>();
+  ASSERT_TRUE(engine->begin(
+      greedy_request(*engine, "Once upon a time, there was a little girl named Lily. She loved to play outside.", 1),
+      older));
+  ASSERT_TRUE(engine->begin(
+      greedy_request(*engine, "Tom and Sue went to the park with their dog and a big red ball to play with.", 1),
+      newer));
+  for (int i = 0; i < 200 && !older->result && !newer->result; ++i) engine->step();
+  EXPECT_TRUE(older->result) << "the older prompt should finish first";
+  EXPECT_FALSE(newer->result) << "the newer prompt took the budget first";
+  run_until_done(*engine);
+  EXPECT_TRUE(newer->result);
 }
 
 }  // namespace

@@ -6,26 +6,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include "../support/engine_harness.h"
 #include "tandem/engine.h"
 
 namespace tandem {
 namespace {
-
-const std::string kStories = std::string(TANDEM_SHARED_DIR) + "/models/stories260K.gguf";
-
-class TokenRecorder : public SequenceObserver {
- public:
-  bool on_text(std::string_view piece) override {
-    text += piece;
-    return true;
-  }
-  void on_token(const TokenLogprobs& token) override { tokens.push_back(token); }
-  void on_finish(const GenerationResult& r) override { result = r; }
-
-  std::string text;
-  std::vector<TokenLogprobs> tokens;
-  std::optional<GenerationResult> result;
-};
 
 std::vector<double> log_softmax(const std::vector<float>& logits) {
   const double max = *std::max_element(logits.begin(), logits.end());
@@ -36,15 +21,7 @@ std::vector<double> log_softmax(const std::vector<float>& logits) {
   return out;
 }
 
-std::unique_ptr<Engine> load() {
-  EngineOptions o;
-  o.model_path = kStories;
-  o.n_ctx = 256;
-  o.n_threads = 2;
-  auto e = Engine::load(o);
-  EXPECT_TRUE(e) << e.error();
-  return e ? std::move(e).value() : nullptr;
-}
+std::unique_ptr<Engine> load() { return test::load_engine(test::stories_model()); }
 
 TEST(Logprobs, MatchTeacherForcingOnTheSameText) {
   auto engine = load();
@@ -55,7 +32,7 @@ TEST(Logprobs, MatchTeacherForcingOnTheSameText) {
   r.sampling.seed = 7;
   r.max_tokens = 24;
   r.top_logprobs = 5;
-  auto recorder = std::make_shared<TokenRecorder>();
+  auto recorder = std::make_shared<test::Recorder>();
   ASSERT_TRUE(engine->begin(r, recorder));
   for (int i = 0; i < 1000 && engine->n_active() > 0; ++i) engine->step();
   ASSERT_TRUE(recorder->result);
@@ -88,7 +65,7 @@ TEST(Logprobs, OffByDefaultAndBoundedAtTwenty) {
   GenerationRequest r;
   r.prompt_tokens = engine->tokenize_prompt("Once");
   r.max_tokens = 4;
-  auto recorder = std::make_shared<TokenRecorder>();
+  auto recorder = std::make_shared<test::Recorder>();
   ASSERT_TRUE(engine->begin(r, recorder));
   for (int i = 0; i < 100 && engine->n_active() > 0; ++i) engine->step();
   EXPECT_TRUE(recorder->tokens.empty());

@@ -6,7 +6,6 @@
 #include <sstream>
 
 #include "eval_test_util.h"
-#include "eval/observed_forward.h"
 #include "model/model.h"
 #include "quantize/model_quantizer.h"
 #include "tandem/engine.h"
@@ -18,34 +17,6 @@ namespace {
 using test::corpus;
 
 std::unique_ptr<Engine> load(const std::string& path, int32_t n_ctx) { return test::load_engine(path, n_ctx); }
-
-TEST(ObservedForward, ComputesTheEnginesLogits) {
-  auto engine = load(test::stories_path(), 128);
-  const std::vector<int32_t> tokens = engine->tokenize_prompt(corpus().substr(0, 300));
-  ASSERT_LT(tokens.size(), 128u);
-  auto expected = engine->evaluate(tokens);
-  ASSERT_TRUE(expected);
-  ObservedForward pass(engine->model(), 128, 1);
-  std::vector<float> logits;
-  pass.run(tokens, nullptr, &logits);
-  const size_t n_vocab = static_cast<size_t>(engine->config().n_vocab);
-  int agree = 0;
-  float max_diff = 0.0f;
-  for (size_t t = 0; t < tokens.size(); ++t) {
-    const std::vector<float>& row = (*expected)[t];
-    const float* mine = logits.data() + t * n_vocab;
-    size_t a = 0;
-    size_t b = 0;
-    for (size_t i = 0; i < n_vocab; ++i) {
-      if (row[i] > row[a]) a = i;
-      if (mine[i] > mine[b]) b = i;
-      max_diff = std::max(max_diff, std::fabs(row[i] - mine[i]));
-    }
-    agree += a == b ? 1 : 0;
-  }
-  EXPECT_GE(agree, static_cast<int>(tokens.size()) - 1);
-  EXPECT_LT(max_diff, 0.05f);
-}
 
 TEST(Imatrix, CollectsEveryMatrixAndDrivesTheQuantizer) {
   auto engine = load(test::stories_path(), 128);

@@ -45,6 +45,31 @@ TEST(SeriesStore, SecondsThenMinuteMeansAndAbsentValues) {
   EXPECT_NEAR(minutes.back().get<double>(), (1 + 3 + 5 + 4 + 5 + 6 + 7 + 8 + 9) / 9.0, 1e-3);  // sent to 3 decimals
 }
 
+TEST(SeriesStore, SinceGivesOnlyThePointsAfterIt) {
+  SeriesStore store(SeriesLayout{5, 3});
+  const int64_t t0 = 60 * 1000;
+  store.add(t0, {{"a", 1}});
+  store.add(t0 + 1, {{"a", 2}});
+  const int64_t end = store.to_json(false)["end"];
+  EXPECT_EQ(store.to_json(false, end)["series"]["a"], nlohmann::json::array());  // nothing new yet
+  store.add(t0 + 2, {{"a", 3}, {"b", 7}});
+  store.add(t0 + 4, {{"a", 5}});  // t0 + 3 skipped: absent
+  auto j = store.to_json(false, end);
+  EXPECT_EQ(j["end"], t0 + 4);
+  EXPECT_EQ(j["series"]["a"], nlohmann::json::parse("[3, null, 5]"));
+  EXPECT_EQ(j["series"]["b"], nlohmann::json::parse("[7, null, null]"));  // new series: same length
+  // Past the end: nothing; older than the ring: the whole ring, as without since.
+  EXPECT_EQ(store.to_json(false, t0 + 99)["series"]["a"], nlohmann::json::array());
+  EXPECT_EQ(store.to_json(false, 0)["series"]["a"], store.to_json(false)["series"]["a"]);
+  // Minute points: only the minutes closed after since.
+  store.add(t0 + 60, {{"a", 10}});
+  store.add(t0 + 120, {{"a", 20}});
+  auto m = store.to_json(true, t0);
+  EXPECT_EQ(m["step"], 60);
+  EXPECT_EQ(m["end"], t0 + 60);
+  EXPECT_EQ(m["series"]["a"], nlohmann::json::parse("[10]"));
+}
+
 TEST(HistogramQuantile, InterpolatesInsideTheBucketOfTheWindow) {
   const std::map<double, double> before = {{0.1, 10}, {0.5, 10}, {1.0, 10}, {INFINITY, 10}};
   const std::map<double, double> after = {{0.1, 10}, {0.5, 14}, {1.0, 20}, {INFINITY, 20}};
@@ -121,6 +146,18 @@ TEST(DashboardSampler, RatesGaugesPercentilesAndLinkSeries) {
   auto third = sampler.sample(in);
   EXPECT_FALSE(third.count("running"));
   EXPECT_FALSE(third.count("tokens_per_s"));
+}
+
+TEST(DashboardSampler, KvCacheRatioIsTheFullestLinksAndAbsentWhenNoneReports) {
+  DashboardSampler sampler;
+  DashboardInputs in;
+  in.links = two_links(1, 1);
+  in.links.links[1].state = LinkState::kHealthy;
+  in.link_metrics = {backend_metrics(1, 0, 0), backend_metrics(1, 0, 0)};
+  EXPECT_FALSE(sampler.sample(in).count("kv_cache_ratio"));  // a backend without a model exports none
+  in.link_metrics = {backend_metrics(1, 0, 0) + "tandem_kv_cache_used_cells 256\ntandem_kv_cache_usage_ratio 0.25\n",
+                     backend_metrics(1, 0, 0) + "tandem_kv_cache_usage_ratio 0.5\n"};
+  EXPECT_EQ(sampler.sample(in).at("kv_cache_ratio"), 0.5);
 }
 
 }  // namespace

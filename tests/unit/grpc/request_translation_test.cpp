@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "grpc/grpc_status.h"
+#include "grpc/reply_chunks.h"
 #include "grpc/request_translation.h"
 
 namespace tandem::grpc_api {
@@ -61,6 +64,129 @@ TEST(RequestTranslation, RefusalsNameTheFieldAsTheHttpApiDoes) {
   auto refused = parse(no_model);
   ASSERT_TRUE(std::holds_alternative<http::ApiError>(refused));
   EXPECT_EQ(std::get<http::ApiError>(refused).param, "model");
+}
+
+TEST(RequestTranslation, LogitBiasReachesTheSamplerInfinitiesIncluded) {
+  auto r = chat();
+  (*r.mutable_sampling()->mutable_logit_bias())[5] = 2.5F;
+  (*r.mutable_sampling()->mutable_logit_bias())[9] = -std::numeric_limits<float>::infinity();
+  auto parsed = parse(r);
+  ASSERT_TRUE(std::holds_alternative<openai::CompletionRequest>(parsed));
+  auto bias = std::get<openai::CompletionRequest>(parsed).sampling.logit_bias;
+  std::sort(bias.begin(), bias.end());
+  ASSERT_EQ(bias.size(), 2U);
+  EXPECT_EQ(bias[0], (std::pair<int32_t, float>{5, 2.5F}));
+  EXPECT_EQ(bias[1].first, 9);
+  EXPECT_EQ(bias[1].second, -std::numeric_limits<float>::infinity());  // a ban
+  (*r.mutable_sampling()->mutable_logit_bias())[5] = 101;
+  auto refused = parse(r);
+  ASSERT_TRUE(std::holds_alternative<http::ApiError>(refused));
+  EXPECT_EQ(std::get<http::ApiError>(refused).param, "logit_bias");
+}
+
+TEST(RequestTranslation, ResponseFormatKeepsTheSchemasPropertyOrder) {
+  auto r = chat();
+  r.set_response_format(R"({"type":"json_schema","json_schema":{"name":"p","schema":{"type":"object",)"
+                        R"("properties":{"z":{"type":"string"},"a":{"type":"integer"}}}}})");
+  const std::string body = openai_body(r);
+  EXPECT_LT(body.find("\"z\""), body.find("\"a\""));
+  EXPECT_TRUE(std::holds_alternative<openai::CompletionRequest>(parse(r)));
+  r.set_response_format("not json");
+  auto refused = parse(r);
+  ASSERT_TRUE(std::holds_alternative<http::ApiError>(refused));
+  EXPECT_EQ(std::get<http::ApiError>(refused).param, "response_format");
+}
+
+tandem::v1::ChatRequest with_tool() {
+  auto r = chat();
+  auto* tool = r.add_tools();
+  tool->set_name("get_weather");
+  tool->set_description("weather");
+  tool->set_parameters(R"({"type":"object","properties":{"z":{"type":"string"},"a":{"type":"integer"}}})");
+  return r;
+}
+
+TEST(RequestTranslation, ToolsBecomeTheHttpApisToolsInOpenAisKeyOrder) {
+  auto r = with_tool();
+  r.mutable_tool_choice()->set_function("get_weather");
+  r.set_parallel_tool_calls(false);
+  const std::string body = openai_body(r);
+  // The template prints the tools as JSON: the schema keeps its order, the function OpenAI's.
+  EXPECT_NE(body.find(R"("tools":[{"type":"function","function":{"name":"get_weather","description":"weather",)"
+                      R"("parameters":{"type":"object","properties":{"z":)"),
+            std::string::npos)
+      << body;
+  EXPECT_NE(body.find(R"("tool_choice":{"type":"function","function":{"name":"get_weather"}})"), std::string::npos);
+  auto parsed = parse(r);
+  ASSERT_TRUE(std::holds_alternative<openai::CompletionRequest>(parsed));
+  const auto& tools = std::get<openai::CompletionRequest>(parsed).tools;
+  EXPECT_EQ(tools.choice, openai::ToolChoice::kNamed);
+  EXPECT_EQ(tools.forced_name, "get_weather");
+  EXPECT_FALSE(tools.parallel_tool_calls);
+  r.mutable_tool_choice()->set_mode("required");
+  EXPECT_EQ(std::get<openai::CompletionRequest>(parse(r)).tools.choice, openai::ToolChoice::kRequired);
+}
+
+TEST(RequestTranslation, ToolRefusalsNameTheHttpApisFields) {
+  auto r = with_tool();
+  r.mutable_tools(0)->set_parameters("not json");
+  auto refused = parse(r);
+  ASSERT_TRUE(std::holds_alternative<http::ApiError>(refused));
+  EXPECT_EQ(std::get<http::ApiError>(refused).param, "tools[0].function.parameters");
+  auto no_tools = chat();
+  no_tools.mutable_tool_choice()->set_mode("required");
+  ASSERT_TRUE(std::holds_alternative<http::ApiError>(parse(no_tools)));
+  EXPECT_EQ(std::get<http::ApiError>(parse(no_tools)).param, "tool_choice");
+  auto kwargs = chat();
+  kwargs.set_chat_template_kwargs("[1]");
+  ASSERT_TRUE(std::holds_alternative<http::ApiError>(parse(kwargs)));
+  EXPECT_EQ(std::get<http::ApiError>(parse(kwargs)).param, "chat_template_kwargs");
+}
+
+TEST(RequestTranslation, MessagesCarryTheirCallsTheirCallIdAndName) {
+  auto r = with_tool();
+  r.mutable_messages(0)->set_name("ann");
+  auto* assistant = r.add_messages();
+  assistant->set_role("assistant");
+  auto* call = assistant->add_tool_calls();
+  call->set_id("call_1");
+  call->set_name("get_weather");
+  call->set_arguments(R"({"z":"Paris"})");
+  auto* result = r.add_messages();
+  result->set_role("tool");
+  result->set_tool_call_id("call_1");
+  result->set_content("sunny");
+  r.set_chat_template_kwargs(R"({"enable_thinking":false})");
+  auto parsed = parse(r);
+  ASSERT_TRUE(std::holds_alternative<openai::CompletionRequest>(parsed));
+  const auto& request = std::get<openai::CompletionRequest>(parsed);
+  const auto messages = nlohmann::json::parse(request.messages_json);
+  EXPECT_EQ(messages[0]["name"], "ann");
+  EXPECT_EQ(messages[1]["tool_calls"][0]["function"]["arguments"], R"({"z":"Paris"})");
+  EXPECT_EQ(messages[1]["tool_calls"][0]["id"], "call_1");
+  EXPECT_EQ(messages[2]["tool_call_id"], "call_1");
+  EXPECT_EQ(nlohmann::json::parse(request.chat_template_kwargs_json)["enable_thinking"], false);
+}
+
+TEST(ReplyChunks, PiecesOfOneCallMergeAndANewCallStartsItsOwn) {
+  tandem::v1::ChatChunk chunk;
+  openai::ReplyDelta a;
+  a.reasoning = "hm";
+  a.content = "ok";
+  a.call_pieces = {{0, "call_a", "f", "{\"x\""}, {0, "", "", ":1}"}};
+  merge_reply(a, chunk);
+  openai::ReplyDelta b;
+  b.content = "!";
+  b.call_pieces = {{1, "call_b", "g", ""}, {1, "", "", "{}"}};
+  merge_reply(b, chunk);
+  EXPECT_EQ(chunk.reasoning(), "hm");
+  EXPECT_EQ(chunk.text(), "ok!");
+  ASSERT_EQ(chunk.tool_calls_size(), 2);
+  EXPECT_EQ(chunk.tool_calls(0).id(), "call_a");
+  EXPECT_EQ(chunk.tool_calls(0).arguments(), "{\"x\":1}");
+  EXPECT_EQ(chunk.tool_calls(1).index(), 1);
+  EXPECT_EQ(chunk.tool_calls(1).name(), "g");
+  EXPECT_EQ(chunk.tool_calls(1).arguments(), "{}");
 }
 
 TEST(GrpcStatus, HttpStatusesMapToTheProtosCodes) {

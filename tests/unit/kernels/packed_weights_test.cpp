@@ -104,6 +104,18 @@ INSTANTIATE_TEST_SUITE_P(Types, PackedWeights,
                            return std::string(ggml_type_name(param.param));
                          });
 
+TEST(PackedWeights, HugePageAdviceChangesNoByteInOrAroundTheRange) {
+  // Ranges that hold no whole 2 MiB piece, one that holds several, and an empty one: advice only,
+  // the bytes stay as written and nothing outside the range is affected.
+  constexpr size_t kBytes = size_t{9} << 20;
+  std::vector<uint8_t> buffer(kBytes);
+  for (size_t i = 0; i < kBytes; ++i) buffer[i] = static_cast<uint8_t>(i * 131 + 7);
+  advise_huge_pages(buffer.data() + 1, 4096);
+  advise_huge_pages(buffer.data() + 3, kBytes - 5);
+  advise_huge_pages(buffer.data(), 0);
+  for (size_t i = 0; i < kBytes; ++i) ASSERT_EQ(buffer[i], static_cast<uint8_t>(i * 131 + 7)) << i;
+}
+
 TEST(PackedWeights, NoPackedKernelBelowAvx512OrForOtherTypes) {
   EXPECT_EQ(packed_dot_kernel(GgmlType::Q4_0, IsaLevel::kAvx2), nullptr);
   EXPECT_EQ(packed_dot_kernel(GgmlType::Q4_0, IsaLevel::kScalar), nullptr);

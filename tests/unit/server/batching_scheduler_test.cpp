@@ -42,6 +42,16 @@ struct Gate {
   }
 };
 
+// How many sequences began before each forward step (the scheduler's admissions per step).
+struct StepLog {
+  std::mutex mutex;
+  std::vector<int> admitted;
+  std::vector<int> copy() {
+    std::lock_guard lock(mutex);
+    return admitted;
+  }
+};
+
 // One token per byte; chat renders as "<chat>" + the messages. A prompt starting with "slow"
 // waits at the preparation gate (a multi-megabyte prompt's tokenization, in miniature).
 class FakePreparer : public PromptPreparer {
@@ -51,7 +61,8 @@ class FakePreparer : public PromptPreparer {
     if (prep_gate_ && prompt.starts_with("slow")) prep_gate_->pass();
     return std::vector<int32_t>(prompt.size(), 1);
   }
-  Result<std::vector<int32_t>> tokenize_chat(const std::string& messages_json) const override {
+  Result<std::vector<int32_t>> tokenize_chat(const std::string& messages_json, const std::string&,
+                                             std::string_view) const override {
     if (messages_json.find("unrenderable") != std::string::npos) return make_error("template failed");
     return tokenize("<chat>" + messages_json);
   }
@@ -63,12 +74,14 @@ class FakePreparer : public PromptPreparer {
 // Generates "t" per token, one token per step for each running sequence; `slots` sequences at once.
 class FakeBackend : public ModelBackend {
  public:
-  FakeBackend(Gate& gate, bool throw_on_begin, Gate* prep_gate, int32_t slots, std::chrono::milliseconds step_time)
+  FakeBackend(Gate& gate, bool throw_on_begin, Gate* prep_gate, int32_t slots, std::chrono::milliseconds step_time,
+              StepLog* step_log = nullptr)
       : gate_(gate),
         throw_on_begin_(throw_on_begin),
         preparer_(std::make_shared<FakePreparer>(prep_gate)),
         slots_(slots),
-        step_time_(step_time) {}
+        step_time_(step_time),
+        step_log_(step_log) {}
   int32_t n_ctx() const override { return 64; }
   int32_t n_vocab() const override { return 100; }
   std::shared_ptr<const PromptPreparer> preparer() const override { return preparer_; }
@@ -80,9 +93,15 @@ class FakeBackend : public ModelBackend {
     seq.result.n_prompt_tokens = static_cast<int32_t>(request.prompt_tokens.size());
     seq.result.finish = FinishReason::kLength;
     running_.push_back(std::move(seq));
+    ++begun_;
     return ok_status();
   }
   void step() override {
+    if (step_log_) {
+      std::lock_guard lock(step_log_->mutex);
+      step_log_->admitted.push_back(begun_);
+    }
+    begun_ = 0;
     std::this_thread::sleep_for(step_time_);
     std::vector<Sequence> finished;
     for (auto it = running_.begin(); it != running_.end();) {
@@ -122,6 +141,8 @@ class FakeBackend : public ModelBackend {
   std::shared_ptr<const PromptPreparer> preparer_;
   int32_t slots_;
   std::chrono::milliseconds step_time_;
+  StepLog* step_log_;
+  int begun_ = 0;  // since the last step
   std::vector<Sequence> running_;
 };
 
@@ -173,7 +194,7 @@ class SchedulerTest : public ::testing::Test {
     BackendLoader loader = [this](const std::string& path) -> Result<std::unique_ptr<ModelBackend>> {
       if (path == "/bad") return make_error("not a model");
       return std::unique_ptr<ModelBackend>(
-          std::make_unique<FakeBackend>(gate_, throw_on_begin_, &prep_gate_, slots_, step_time_));
+          std::make_unique<FakeBackend>(gate_, throw_on_begin_, &prep_gate_, slots_, step_time_, &step_log_));
     };
     return std::make_unique<BatchingScheduler>(options, loader, metrics_);
   }
@@ -194,6 +215,7 @@ class SchedulerTest : public ::testing::Test {
   bool throw_on_begin_ = false;
   int32_t slots_ = 1;
   std::chrono::milliseconds step_time_{2};
+  StepLog step_log_;
   metrics::ServerMetrics metrics_;
 };
 
@@ -371,6 +393,42 @@ TEST_F(SchedulerTest, SlowPreparationDoesNotStopRunningSequences) {
   EXPECT_EQ(running->text, std::string(60, 't'));
   ASSERT_TRUE(slow->wait());
   EXPECT_EQ(slow->text, "ttt");
+}
+
+// Prompts that arrive together start in the same step (the engine's prompt-token budget chunks
+// them), where at most four used to join per step and later arrivals waited steps for their first
+// token. Eight short requests are prepared while a running sequence's step is held; the next step
+// has all eight beside it. (Preparation is in order: the ninth, held in preparation, fences them.)
+TEST_F(SchedulerTest, PromptsThatArriveTogetherStartInOneStep) {
+  slots_ = 16;
+  auto s = make();
+  load(*s);
+  gate_.close();
+  auto running = std::make_shared<RecordingSink>();
+  ASSERT_FALSE(s->submit(job("a", 20), running));
+  ASSERT_TRUE(gate_.wait_for_waiter());  // its first step is held
+  prep_gate_.close();
+  std::vector<std::shared_ptr<RecordingSink>> arrivals;
+  for (int i = 0; i < 8; ++i) {
+    arrivals.push_back(std::make_shared<RecordingSink>());
+    ASSERT_FALSE(s->submit(job("short " + std::to_string(i), 3), arrivals.back()));
+  }
+  auto fence = std::make_shared<RecordingSink>();
+  ASSERT_FALSE(s->submit(job("slow fence", 3), fence));
+  ASSERT_TRUE(prep_gate_.wait_for_waiter());  // the eight are prepared
+  gate_.release();
+  for (auto& sink : arrivals) {
+    ASSERT_TRUE(sink->wait());
+    EXPECT_EQ(sink->text, "ttt");
+  }
+  prep_gate_.release();
+  ASSERT_TRUE(fence->wait());
+  ASSERT_TRUE(running->wait());
+  EXPECT_EQ(running->text, std::string(20, 't'));  // it stepped on beside them
+  const std::vector<int> admitted = step_log_.copy();
+  ASSERT_GE(admitted.size(), 2u);
+  EXPECT_EQ(admitted[0], 1);
+  EXPECT_EQ(admitted[1], 8) << "the eight prepared requests did not all join the step after they arrived";
 }
 
 // Requests refused in preparation (prompt past the context) are answered, and the queue and the

@@ -126,7 +126,10 @@ TEST(ChatRequest, OutOfRangeValues) {
   expect_error(chat(R"(, "logit_bias": {"1": 500})"), "logit_bias", "logit_bias");
   expect_error(chat(R"(, "seed": -1)"), "seed", "negative");
   expect_error(chat(R"(, "top_k": -1)"), "top_k", ">= 0");
-  expect_error(chat(R"(, "n": 2)"), "n", "one choice");
+  expect_error(chat(R"(, "n": 17)"), "n", "between 1 and 16");
+  expect_error(chat(R"(, "n": 0)"), "n", "between 1 and 16");
+  EXPECT_EQ(std::get<CompletionRequest>(chat(R"(, "n": 16)")).n, 16);
+  EXPECT_EQ(std::get<CompletionRequest>(chat("")).n, 1);
   expect_error(chat(R"(, "stop": ["a","b","c","d","e","f","g","h","i","j","k","l","m","n","o","p","q"])"), "stop",
                "at most");
 }
@@ -134,8 +137,8 @@ TEST(ChatRequest, OutOfRangeValues) {
 TEST(ChatRequest, UnknownAndUnsupportedFields) {
   expect_error(chat(R"(, "temprature": 1)"), "temprature", "unrecognized request argument");
   expect_error(chat(R"(, "stream_options": {"include_usage": true})"), "stream_options", "only allowed when stream");
-  expect_error(chat(R"(, "tools": [{"type": "function"}])"), "tools", "not supported");
-  expect_error(chat(R"(, "response_format": {"type": "json_object"})"), "response_format", "not supported");
+  expect_error(chat(R"(, "tools": [{"type": "function"}])"), "tools[0].function", "must be an object");
+  expect_error(chat(R"(, "response_format": {"type": "yaml"})"), "response_format", "not supported");
   EXPECT_EQ(error_of(chat(R"(, "tools": [], "logprobs": false, "response_format": {"type": "text"})")), nullptr);
   EXPECT_EQ(error_of(chat(R"(, "temperature": null, "max_tokens": null)")), nullptr);
 }
@@ -178,6 +181,63 @@ TEST(CompletionRequest, PromptForms) {
   expect_error(parse_completion_request(R"({"model": "m", "prompt": "x", "echo": true})"), "echo", "not supported");
   expect_error(parse_completion_request(R"({"model": "m", "prompt": "x", "messages": []})"), "messages",
                "unrecognized");
+}
+
+TEST(ChatRequest, ToolsAndToolChoice) {
+  ParsedRequest p = chat(R"(, "tools": [{"type": "function", "function": {"name": "get_weather",
+      "parameters": {"type": "object", "properties": {"zeta": {"type": "string"}, "alpha": {"type": "integer"}}}}}],
+      "tool_choice": {"type": "function", "function": {"name": "get_weather"}}, "parallel_tool_calls": false)");
+  ASSERT_EQ(error_of(p), nullptr) << error_of(p)->message;
+  const ToolRequest& t = std::get<CompletionRequest>(p).tools;
+  EXPECT_EQ(t.choice, ToolChoice::kNamed);
+  EXPECT_EQ(t.forced_name, "get_weather");
+  EXPECT_FALSE(t.parallel_tool_calls);
+  // The schema keeps the client's key order, as transformers prints it into the prompt.
+  EXPECT_EQ(t.tools[0]["function"]["parameters"]["properties"].begin().key(), "zeta");
+
+  const std::string weather = R"({"type": "function", "function": {"name": "w"}})";
+  expect_error(chat(R"(, "tools": {"type": "function"})"), "tools", "must be an array");
+  expect_error(chat(R"(, "tools": [{"type": "code", "function": {"name": "w"}}])"), "tools[0].type", "function");
+  expect_error(chat(R"(, "tools": [{"type": "function", "function": {"name": "a b"}}])"), "tools[0].function.name",
+               "letters");
+  expect_error(chat(", \"tools\": [" + weather + ", " + weather + "]"), "tools[1].function.name", "earlier tool");
+  expect_error(chat(R"(, "tools": [{"type": "function", "function": {"name": "w", "parameters": []}}])"),
+               "tools[0].function.parameters", "JSON Schema");
+  expect_error(chat(R"(, "tools": [{"type": "function", "function": {"name": "w", "extra": 1}}])"),
+               "tools[0].function.extra", "not a function field");
+  expect_error(chat(", \"tools\": [" + weather + "], \"tool_choice\": \"sometimes\""), "tool_choice", "not one of");
+  expect_error(chat(", \"tools\": [" + weather + R"(], "tool_choice": {"type": "function", "function": {"name": "x"}})"),
+               "tool_choice", "not in tools");
+  expect_error(chat(R"(, "tool_choice": "required")"), "tool_choice", "needs tools");
+  expect_error(chat(R"(, "parallel_tool_calls": true)"), "parallel_tool_calls", "only allowed");
+  expect_error(chat(", \"tools\": [" + weather + "], \"parallel_tool_calls\": 1"), "parallel_tool_calls", "true or false");
+  EXPECT_EQ(error_of(chat(R"(, "tool_choice": "none")")), nullptr);
+}
+
+TEST(ChatRequest, MessagesWithToolCalls) {
+  const auto with = [](const std::string& assistant) {
+    return parse_chat_request(R"({"model": "m", "messages": [{"role": "user", "content": "hi"}, )" + assistant +
+                              R"(, {"role": "tool", "tool_call_id": "call_1", "content": "18 C"}]})");
+  };
+  ParsedRequest ok = with(R"({"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function",
+      "function": {"name": "w", "arguments": "{\"city\": \"Paris\"}"}}]})");
+  ASSERT_EQ(error_of(ok), nullptr) << error_of(ok)->message;
+  expect_error(with(R"({"role": "assistant", "tool_calls": {}})"), "messages[1].tool_calls", "array");
+  expect_error(with(R"({"role": "assistant", "tool_calls": [{"type": "function", "function": {"name": "w"}}]})"),
+               "messages[1].tool_calls[0].id", "string");
+  expect_error(with(R"({"role": "assistant", "tool_calls": [{"id": "c", "function": {"name": "w", "arguments": {}}}]})"),
+               "messages[1].tool_calls[0].function.arguments", "string of JSON");
+  expect_error(with(R"({"role": "user", "content": "x", "tool_calls": []})"), "messages[1].tool_calls", "assistant");
+}
+
+TEST(ChatRequest, ChatTemplateKwargs) {
+  ParsedRequest p = chat(R"(, "chat_template_kwargs": {"enable_thinking": false})");
+  ASSERT_EQ(error_of(p), nullptr) << error_of(p)->message;
+  EXPECT_EQ(std::get<CompletionRequest>(p).chat_template_kwargs_json, R"({"enable_thinking":false})");
+  expect_error(chat(R"(, "chat_template_kwargs": "enable_thinking")"), "chat_template_kwargs", "an object");
+  expect_error(chat(R"(, "chat_template_kwargs": {"messages": []})"), "chat_template_kwargs", "set by the server");
+  expect_error(parse_completion_request(R"({"model": "m", "prompt": "x", "chat_template_kwargs": {}})"),
+               "chat_template_kwargs", "unrecognized");
 }
 
 }  // namespace

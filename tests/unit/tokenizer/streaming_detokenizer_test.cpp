@@ -65,5 +65,39 @@ TEST(StreamingDetokenizer, SpecialTokensOnlyWhenAsked) {
   EXPECT_EQ(rendered.push(50256), "<|endoftext|>");
 }
 
+// A reply format's marker that a vocabulary holds as a control token (Mistral's "[TOOL_CALLS]",
+// Llama 3.1's "<|python_tag|>") must reach the reply parser, and no other control token may. No
+// vocabulary at hand has those two, so Phi-3's "<|placeholder1|>" (a control token that does not
+// end generation) stands in for a marker.
+TEST(StreamingDetokenizer, ShowsOnlyTheNamedControlTokens) {
+  const Tokenizer* tok = test::load_vocab("phi-3");
+  if (tok == nullptr) GTEST_SKIP();
+  const int32_t marker = tok->find_token("<|placeholder1|>").value_or(-1);
+  const int32_t end = tok->find_token("<|end|>").value_or(-1);
+  const int32_t assistant = tok->find_token("<|assistant|>").value_or(-1);
+  const int32_t hello = tok->find_token("▁Hello").value_or(-1);
+  ASSERT_TRUE(tok->is_control(marker));
+  ASSERT_TRUE(tok->is_control(end));
+  ASSERT_TRUE(tok->is_control(assistant));
+  ASSERT_FALSE(tok->is_control(hello));
+
+  StreamingDetokenizer plain(*tok);
+  EXPECT_EQ(plain.push(marker), "");
+
+  // Texts that are no control token here (absent, or a normal token) change nothing.
+  const std::vector<std::string> visible = {"<|placeholder1|>", "[TOOL_CALLS]", "▁Hello"};
+  StreamingDetokenizer shown(*tok, visible);
+  EXPECT_EQ(shown.push(hello), " Hello");
+  EXPECT_EQ(shown.push(marker), "<|placeholder1|>");
+  EXPECT_EQ(shown.push(end), "");
+  EXPECT_EQ(shown.push(assistant), "");
+  EXPECT_EQ(shown.push(tok->bos_id()), "");
+  EXPECT_EQ(shown.push(tok->unk_id()), "");
+  EXPECT_EQ(shown.flush(), "");
+
+  StreamingDetokenizer none(*tok, std::vector<std::string>{});
+  EXPECT_EQ(none.push(marker), "");
+}
+
 }  // namespace
 }  // namespace tandem

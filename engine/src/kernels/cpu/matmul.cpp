@@ -63,13 +63,14 @@ ConvertedActivations convert_activations(GgmlType weight_type, const float* x, i
     a.row_stride = static_cast<size_t>(n_in) * sizeof(float);
     return a;
   }
-  a.row_stride = activation_row_bytes(a.type, n_in);
+  a.row_stride = activation_row_bytes(a.type, n_in) + packed_activation_bytes(a.type, n_in);
   uint8_t* out = scratch.get(a.row_stride * static_cast<size_t>(n_tokens));
   auto convert = [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       uint8_t* row = out + static_cast<size_t>(t) * a.row_stride;
       quantize_activations(a.type, x + t * n_in, row, n_in);
       add_activation_scales(a.type, row, n_in);
+      add_packed_activation_tables(a.type, row, n_in);
     }
   };
   if (n_tokens >= 4 && pool.size() > 1) {

@@ -158,6 +158,18 @@ inline __m256 row_sums(__m512 acc) {
   return _mm512_castps512_ps256(_mm512_permutexvar_ps(evens, pairs));
 }
 
+// The K-quant kernels' activation tables (add_packed_activation_tables), after the row's blocks.
+struct KActivation {
+  const BlockQ8_K* blocks;
+  const int8_t* qs;        // 256 bytes per super-block in register order
+  const int32_t* offset;   // 16 per super-block: -32 x each Q6_K sub-block's sum, pairs adjacent
+};
+
+inline KActivation k_activation(const uint8_t* row, int64_t nb) {
+  const auto* qs = reinterpret_cast<const int8_t*>(table_after(row, nb, sizeof(BlockQ8_K)));
+  return {reinterpret_cast<const BlockQ8_K*>(row), qs, reinterpret_cast<const int32_t*>(qs + nb * kQK_K)};
+}
+
 // ---- Q4_K x Q8_K: d_y (d sum_j sc_j S_j - dmin sum_j m_j bsum_j) per row --------------------
 
 template <int NT>
@@ -165,8 +177,8 @@ void q4_k_packed_rows(const uint8_t* group, const uint8_t* act, size_t act_strid
                       size_t out_stride) {
   const PackedLayoutK& layout = kPackedQ4_K;
   const int64_t nb = n / kQK_K;
-  const BlockQ8_K* y[NT];
-  for (int t = 0; t < NT; ++t) y[t] = reinterpret_cast<const BlockQ8_K*>(act + static_cast<size_t>(t) * act_stride);
+  KActivation y[NT];
+  for (int t = 0; t < NT; ++t) y[t] = k_activation(act + static_cast<size_t>(t) * act_stride, nb);
 
   __m512 acc[NT];
   __m256 acc_min[NT];
@@ -184,26 +196,24 @@ void q4_k_packed_rows(const uint8_t* group, const uint8_t* act, size_t act_strid
     prefetch_block(blk, layout.bytes, layout.bytes);
     __m512i isum[NT];
     for (int t = 0; t < NT; ++t) isum[t] = _mm512_setzero_si512();
+#pragma GCC unroll 4
     for (int g = 0; g < 4; ++g) {
-      // Sub-block 2g in the low nibbles, 2g + 1 in the high ones; w[h][c] holds values 8c .. 8c + 7.
-      __m512i w[2][4];
+      // Registers (g, 0..7): sub-blocks 2g (even lanes) and 2g + 1 (odd lanes).
+      __m512i w[8];
+#pragma GCC unroll 4
       for (int c = 0; c < 4; ++c) {
         const __m512i raw = _mm512_loadu_si512(blk + layout.qs + 256 * g + 64 * c);
-        w[0][c] = _mm512_and_si512(raw, low4);
-        w[1][c] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low4);
+        w[c] = _mm512_and_si512(raw, low4);
+        w[c + 4] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low4);
       }
-      __m512i scale[2];
-      for (int h = 0; h < 2; ++h) {
-        const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + layout.scales + 8 * (2 * g + h)));
-        scale[h] = _mm512_cvtepu8_epi32(_mm_unpacklo_epi8(bytes, bytes));
-      }
+      const __m512i scale =
+          _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + layout.scales + 16 * g)));
       for (int t = 0; t < NT; ++t) {
-        for (int h = 0; h < 2; ++h) {
-          const int8_t* a = y[t][ib].qs + 64 * g + 32 * h;
-          __m512i sums = _mm512_setzero_si512();
-          for (int c = 0; c < 4; ++c) sums = _mm512_dpbusd_epi32(sums, w[h][c], broadcast8(a + 8 * c));
-          isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(sums, scale[h]));
-        }
+        const int8_t* a = y[t].qs + kQK_K * ib + 64 * g;
+        __m512i sums = _mm512_setzero_si512();
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; ++k) sums = _mm512_dpbusd_epi32(sums, w[k], broadcast8(a + 8 * k));
+        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(sums, scale));
       }
     }
     const __m512 dx = scales_twice(blk + layout.d);
@@ -212,15 +222,16 @@ void q4_k_packed_rows(const uint8_t* group, const uint8_t* act, size_t act_strid
     const __m512i mins23 =
         _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + layout.mins + 32)));
     for (int t = 0; t < NT; ++t) {
+      const BlockQ8_K& yb = y[t].blocks[ib];
       // Sums of the eight 32-value sub-blocks from the sixteen 16-value bsums, as int16 pairs.
-      const __m256i b32 = _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[t][ib].bsums)),
-                                            _mm256_set1_epi16(1));
+      const __m256i b32 =
+          _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(yb.bsums)), _mm256_set1_epi16(1));
       const __m512i b16 = _mm512_zextsi256_si512(_mm256_packs_epi32(b32, b32));
       __m512i m = _mm512_dpwssd_epi32(_mm512_setzero_si512(), mins01, _mm512_permutexvar_epi32(pairs01, b16));
       m = _mm512_dpwssd_epi32(m, mins23, _mm512_permutexvar_epi32(pairs23, b16));
       const __m256i m8 = _mm256_add_epi32(_mm512_castsi512_si256(m), _mm512_extracti64x4_epi64(m, 1));
-      const __m256 dy = _mm256_set1_ps(y[t][ib].d);
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(dx, _mm512_set1_ps(y[t][ib].d)), acc[t]);
+      const __m256 dy = _mm256_set1_ps(yb.d);
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(dx, _mm512_set1_ps(yb.d)), acc[t]);
       acc_min[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(m8), _mm256_mul_ps(dmin, dy), acc_min[t]);
     }
   }
@@ -237,53 +248,52 @@ void q6_k_packed_rows(const uint8_t* group, const uint8_t* act, size_t act_strid
                       size_t out_stride) {
   const PackedLayoutQ6K& layout = kPackedQ6_K;
   const int64_t nb = n / kQK_K;
-  const BlockQ8_K* y[NT];
-  for (int t = 0; t < NT; ++t) y[t] = reinterpret_cast<const BlockQ8_K*>(act + static_cast<size_t>(t) * act_stride);
+  KActivation y[NT];
+  for (int t = 0; t < NT; ++t) y[t] = k_activation(act + static_cast<size_t>(t) * act_stride, nb);
 
   __m512 acc[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
-  const __m512i low4 = _mm512_set1_epi8(0x0F);
-  const __m512i top2 = _mm512_set1_epi8(0x30);
+  const __m512i low6 = _mm512_set1_epi8(0x3F);
+  const __m512i bits01 = _mm512_set1_epi8(0x03);
+  const __m512i bits23 = _mm512_set1_epi8(0x0C);
+  const __m512i bits45 = _mm512_set1_epi8(0x30);
+  constexpr int kOrMasked = 0xF8;  // ternary logic: a | (b & c)
 
   for (int64_t ib = 0; ib < nb; ++ib) {
     const uint8_t* blk = group + static_cast<size_t>(ib) * layout.bytes;
     prefetch_block(blk, layout.bytes, layout.bytes);
     __m512i isum[NT];
     for (int t = 0; t < NT; ++t) isum[t] = _mm512_setzero_si512();
-    // Registers e + d + 8i (d = 0, 1; i = 0..3): sub-block e / 2 + 4i is the pair (w[0][i], w[1][i]).
-    for (int e = 0; e < 8; e += 2) {
-      __m512i w[2][4];
-      for (int d = 0; d < 2; ++d) {
-        const __m512i low_a = _mm512_loadu_si512(blk + layout.low + 64 * (e + d));
-        const __m512i low_b = _mm512_loadu_si512(blk + layout.low + 64 * (e + d + 8));
-        const __m512i high = _mm512_loadu_si512(blk + layout.high + 64 * (e + d));
-        w[d][0] = _mm512_or_si512(_mm512_and_si512(low_a, low4), _mm512_and_si512(_mm512_slli_epi16(high, 4), top2));
-        w[d][1] = _mm512_or_si512(_mm512_and_si512(low_b, low4), _mm512_and_si512(_mm512_slli_epi16(high, 2), top2));
-        w[d][2] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(low_a, 4), low4), _mm512_and_si512(high, top2));
-        w[d][3] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(low_b, 4), low4),
-                                  _mm512_and_si512(_mm512_srli_epi16(high, 2), top2));
-      }
-      __m512i scale[4];
-      for (int i = 0; i < 4; ++i) {
-        const int s = e / 2 + 4 * i;
-        const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + layout.scales + 8 * s));
-        scale[i] = _mm512_cvtepi8_epi32(_mm_unpacklo_epi8(bytes, bytes));
-      }
+#pragma GCC unroll 8
+    for (int p = 0; p < 8; ++p) {
+      // Registers (p, 0..2) in bits 0-5 of three chunks, (p, 3) in their top two bits.
+      const __m512i x0 = _mm512_loadu_si512(blk + layout.qs + 192 * p);
+      const __m512i x1 = _mm512_loadu_si512(blk + layout.qs + 192 * p + 64);
+      const __m512i x2 = _mm512_loadu_si512(blk + layout.qs + 192 * p + 128);
+      __m512i w[4];
+      w[0] = _mm512_and_si512(x0, low6);
+      w[1] = _mm512_and_si512(x1, low6);
+      w[2] = _mm512_and_si512(x2, low6);
+      const __m512i fourth01 = _mm512_and_si512(_mm512_srli_epi16(x0, 6), bits01);
+      const __m512i fourth03 = _mm512_ternarylogic_epi32(fourth01, _mm512_srli_epi16(x1, 4), bits23, kOrMasked);
+      w[3] = _mm512_ternarylogic_epi32(fourth03, _mm512_srli_epi16(x2, 2), bits45, kOrMasked);
+      const __m512i scale =
+          _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + layout.scales + 16 * p)));
       for (int t = 0; t < NT; ++t) {
-        for (int i = 0; i < 4; ++i) {
-          const int s = e / 2 + 4 * i;
-          const int8_t* a = y[t][ib].qs + 16 * s;
-          // Row r's sub-block sum starts at -32 * (sum of its 16 activations), in its even lane.
-          __m512i sums = _mm512_maskz_set1_epi32(0x5555, -32 * y[t][ib].bsums[s]);
-          sums = _mm512_dpbusd_epi32(sums, w[0][i], broadcast8(a));
-          sums = _mm512_dpbusd_epi32(sums, w[1][i], broadcast8(a + 8));
-          isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(sums, scale[i]));
-        }
+        // Sub-blocks 2p and 2p + 1 start at their offsets, in the even and odd lanes.
+        int64_t pair_offset;
+        __builtin_memcpy(&pair_offset, y[t].offset + 16 * ib + 2 * p, sizeof(pair_offset));
+        __m512i sums = _mm512_set1_epi64(pair_offset);
+        const int8_t* a = y[t].qs + kQK_K * ib + 32 * p;
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; ++q) sums = _mm512_dpbusd_epi32(sums, w[q], broadcast8(a + 8 * q));
+        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(sums, scale));
       }
     }
     const __m512 dx = scales_twice(blk + layout.d);
     for (int t = 0; t < NT; ++t) {
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(dx, _mm512_set1_ps(y[t][ib].d)), acc[t]);
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(dx, _mm512_set1_ps(y[t].blocks[ib].d)),
+                               acc[t]);
     }
   }
 
@@ -353,6 +363,27 @@ void by_tokens(const uint8_t* group, const uint8_t* act, size_t act_stride, int6
 }  // namespace
 }  // namespace packed_avx512
 
+void add_k_activation_tables_avx512(const uint8_t* row, int64_t nb, uint8_t* tables) {
+  // Qword 8g + k of a super-block: values 4k .. 4k + 3 of 64g .. 64g + 31, then of
+  // 64g + 32 .. 64g + 63, so that one broadcast feeds lanes 2r and 2r + 1 of a register, which
+  // hold sub-blocks 32 values apart (kPackedQ4_K, kPackedQ6_K).
+  const __m512i order = _mm512_setr_epi32(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+  // Q6_K sub-block 4g + i + 2h is in lane 2r + h of register pair 2g + i.
+  const __m512i pair_order = _mm512_setr_epi32(0, 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 14, 13, 15);
+  const auto* blocks = reinterpret_cast<const BlockQ8_K*>(row);
+  auto* offset = reinterpret_cast<int32_t*>(tables + nb * kQK_K);
+  for (int64_t ib = 0; ib < nb; ++ib) {
+    for (int g = 0; g < 4; ++g) {
+      _mm512_storeu_si512(tables + kQK_K * ib + 64 * g,
+                          _mm512_permutexvar_epi32(order, _mm512_loadu_si512(blocks[ib].qs + 64 * g)));
+    }
+    // The 6-bit values' offset of 32, taken off exactly as in the scalar reference.
+    const __m512i bsums = _mm512_cvtepi16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[ib].bsums)));
+    const __m512i offsets = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(bsums, 5));
+    _mm512_storeu_si512(offset + 16 * ib, _mm512_permutexvar_epi32(pair_order, offsets));
+  }
+}
+
 PackedDotFn packed_dot_kernel_avx512(GgmlType type) {
   using namespace packed_avx512;
   switch (type) {
@@ -373,6 +404,7 @@ PackedDotFn packed_dot_kernel_avx512(GgmlType type) {
 
 namespace tandem::cpu {
 PackedDotFn packed_dot_kernel_avx512(GgmlType) { return nullptr; }
+void add_k_activation_tables_avx512(const uint8_t*, int64_t, uint8_t*) {}
 }  // namespace tandem::cpu
 
 #endif
