@@ -23,6 +23,14 @@ std::string series_key(const Reading& r) {
   return key;
 }
 
+// One series' reading now, if it has one: a resolved alert reports the series it fired on.
+std::optional<double> reading_of(const Labels& labels, const std::string& metric, const Readings& readings) {
+  for (const auto& r : readings) {
+    if (r.name == metric && r.labels == labels) return r.value;
+  }
+  return std::nullopt;
+}
+
 json labels_json(const Labels& labels) {
   json out = json::object();
   for (const auto& [k, v] : labels) out[k] = v;
@@ -189,12 +197,13 @@ void Monitor::sample_once(double now_monotonic, double now_unix) {
     last_sample_unix_ = now_unix;
     const auto transitions =
         engine_.step(now_monotonic, [&](const Rule& rule) { return worst_reading(rule, readings); });
-    for (const auto& t : transitions) {
+    for (auto t : transitions) {
       if (t.firing) {
         history_.push_back(Record{next_id_++, t.rule, t.value, now_unix, 0, "", ""});
         if (history_.size() > kHistoryRecords) history_.pop_front();
         pending.push_back({t, history_.back().id, now_unix});
       } else {
+        t.value.value = reading_of(t.value.labels, engine_.rules()[t.rule].metric, readings).value_or(t.value.value);
         for (auto it = history_.rbegin(); it != history_.rend(); ++it) {
           if (it->rule == t.rule && it->ended_at == 0) {
             it->ended_at = now_unix;

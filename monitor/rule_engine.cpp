@@ -34,7 +34,9 @@ std::vector<Transition> RuleEngine::step(double now,
     const bool holds = v && breaks(rule, v->value);
     if (v) s.last = v;
     if (!holds) {
-      if (s.firing) out.push_back({i, false, s.last.value_or(RuleValue{}), false});
+      // The resolution names the series that fired, not whichever is worst now: "link primary is
+      // fast again" even when the other link's (fast) round trip happens to be the longer one.
+      if (s.firing) out.push_back({i, false, RuleValue{s.last ? s.last->value : 0.0, s.fired_labels}, false});
       s.pending = false;
       s.firing = false;
       if (!v) s.last.reset();
@@ -46,6 +48,7 @@ std::vector<Transition> RuleEngine::step(double now,
     }
     if (!s.firing && now - s.since >= rule.for_seconds) {
       s.firing = true;
+      s.fired_labels = v->labels;
       const bool cooled = !s.last_action || now - *s.last_action >= rule.cooldown_seconds;
       if (cooled) s.last_action = now;
       out.push_back({i, true, *v, cooled});

@@ -20,7 +20,10 @@ struct RuleValue {
 struct Transition {
   size_t rule = 0;      // index into the engine's rules
   bool firing = false;  // true: started firing; false: resolved
-  RuleValue value;      // at the transition (the last value seen, for a resolution by absence)
+  // Firing: the worst series now. Resolved: the series the alert fired on (its labels), with the rule's
+  // value now, or the last value seen for a resolution by absence; every matching series is within the
+  // threshold by then, so the caller may look up that series' own reading.
+  RuleValue value;
   bool run_action = false;  // firing and not in cooldown
 };
 
@@ -43,6 +46,7 @@ class RuleEngine {
     bool firing = false;
     std::optional<double> last_action;
     std::optional<RuleValue> last;
+    Labels fired_labels;  // of the worst series when the rule started firing
   };
   std::vector<Rule> rules_;
   std::vector<State> states_;

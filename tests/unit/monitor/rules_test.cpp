@@ -153,6 +153,21 @@ TEST(RuleEngine, CooldownSuppressesTheActionButNotTheAlert) {
   EXPECT_TRUE(t[0].run_action);
 }
 
+TEST(RuleEngine, AResolutionNamesTheSeriesThatFiredNotTheWorstNow) {
+  RuleEngine engine({rule(0)});
+  const auto feed = [](double value, const char* link) {
+    return [=](const Rule&) { return std::optional<RuleValue>(RuleValue{value, {{"link", link}}}); };
+  };
+  auto t = engine.step(0, feed(90, "primary"));
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].value.labels, (Labels{{"link", "primary"}}));
+  EXPECT_TRUE(engine.step(1, feed(95, "backup")).empty()) << "still firing; the worst series changed";
+  t = engine.step(2, feed(10, "backup"));  // both links within the threshold, backup the slower of the two
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_FALSE(t[0].firing);
+  EXPECT_EQ(t[0].value.labels, (Labels{{"link", "primary"}}));
+}
+
 TEST(RuleEngine, BelowRules) {
   RuleEngine engine({rule(0, 0, Comparison::kBelow)});
   EXPECT_TRUE(engine.step(0, Feed{80.0}).empty());
