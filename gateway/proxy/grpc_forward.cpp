@@ -64,31 +64,6 @@ void fill_sampling(const json& body, const openai::CompletionRequest& parsed, ta
   for (const auto& [id, bias] : parsed.sampling.logit_bias) (*s.mutable_logit_bias())[id] += bias;
 }
 
-// What gRPC cannot carry: refused rather than silently dropped. Every field the backend's parser
-// accepts is either carried (fill_sampling, fill_chat_request: messages, tools, tool_choice,
-// parallel_tool_calls, chat_template_kwargs, response_format; stream and stream_options, which
-// the gateway answers itself), ignored by the backend's HTTP API too (user, metadata, store,
-// service_tier, reasoning_effort, modalities), or refused here with a 400 naming it. `parsed` is
-// the backend parser's reading of `body`.
-std::optional<http::ApiError> not_carried(const json& body, const openai::CompletionRequest& parsed) {
-  // (echo, suffix and best_of other than their defaults the parser refused already.)
-  // logprobs (chat: true; completions: any integer, 0 included) and top_logprobs: the proto's
-  // chunks carry no log probabilities.
-  if (parsed.top_logprobs >= 0) {
-    const bool top = parsed.chat && body.contains("top_logprobs") && body["top_logprobs"].is_number() &&
-                     body["top_logprobs"] != 0;
-    const std::string name = top ? "top_logprobs" : "logprobs";
-    return http::invalid_request(name + " is not available through a gRPC link (the gRPC API streams text without "
-                                        "log probabilities); leave it out, or ask the gateway's administrator for "
-                                        "an HTTP link",
-                                 name);
-  }
-  if (parsed.n != 1) {
-    return http::invalid_request("n must be 1 through a gRPC link; send one request per reply", "n");
-  }
-  return std::nullopt;
-}
-
 http::ApiError api_error_of(const grpc::Status& status, const std::multimap<grpc::string_ref, grpc::string_ref>& trailers) {
   auto get = [&](const char* key) {
     auto it = trailers.find(key);
@@ -116,13 +91,23 @@ bool is_connection_failure(const grpc::Status& status,
   return status.error_code() == grpc::StatusCode::UNAVAILABLE && trailers.find("tandem-error-code") == trailers.end();
 }
 
+// What the client asked the answer to look like.
+struct ForwardShape {
+  bool stream = false;
+  bool include_usage = false;  // stream_options.include_usage
+  bool logprobs = false;
+  int32_t n = 1;
+};
+
 template <class Request, class Chunk>
 class Forward final : public GrpcCall, public grpc::ClientReadReactor<Chunk> {
  public:
-  Forward(boost::asio::io_context& ioc, std::shared_ptr<http::Responder> responder, bool chat, bool stream,
-          bool include_usage, bool may_retry, std::function<void(GrpcOutcome)> done)
-      : ioc_(ioc), responder_(std::move(responder)), chat_(chat), stream_(stream), include_usage_(include_usage),
-        may_retry_(may_retry), done_(std::move(done)), idle_timer_(std::make_unique<boost::asio::steady_timer>(ioc)) {}
+  Forward(boost::asio::io_context& ioc, std::shared_ptr<http::Responder> responder, bool chat, ForwardShape shape,
+          bool may_retry, std::function<void(GrpcOutcome)> done)
+      : ioc_(ioc), responder_(std::move(responder)), chat_(chat), stream_(shape.stream),
+        include_usage_(shape.include_usage), may_retry_(may_retry), done_(std::move(done)),
+        choices_(chat, shape.logprobs, std::max(1, shape.n)),
+        idle_timer_(std::make_unique<boost::asio::steady_timer>(ioc)) {}
 
   void start(const LinkConfig& link, Request request, GrpcTimeouts timeouts, std::shared_ptr<Forward> self) {
     self_ = self;
@@ -154,12 +139,14 @@ class Forward final : public GrpcCall, public grpc::ClientReadReactor<Chunk> {
     if (!ok) return;  // the stream ended: OnDone has the status
     last_read_.store(Clock::now().time_since_epoch().count());
     if (header_.id.empty()) header_ = {chunk_.id(), static_cast<int64_t>(std::time(nullptr)), chunk_.model()};
-    add_to_reply(chunk_);
-    if (!chunk_.finish_reason().empty()) {
-      last_ = chunk_;
-    } else if (stream_) {
-      send_parts(chunk_);
+    // A chunk of a choice the request did not ask for is the backend's error: the call ends.
+    auto events = choices_.add(chunk_, header_, include_usage_);
+    if (!events) {
+      bad_index_ = true;
+      context_.TryCancel();
+      return;
     }
+    if (stream_) send_events(*events);
     read_when_client_keeps_up();
   }
 
@@ -220,36 +207,14 @@ class Forward final : public GrpcCall, public grpc::ClientReadReactor<Chunk> {
     if (started_) return;
     started_ = true;
     responder_->start_stream(200, "text/event-stream", {{"X-Tandem-Link", link_name_}});
-    if (chat_) {
-      responder_->send_chunk(openai::sse_data(
-          openai::chat_chunk(header_, {{"role", "assistant"}, {"content", ""}}, "", include_usage_)));
-    }
   }
 
-  void add_to_reply(const Chunk& chunk) {
-    if constexpr (std::is_same_v<Chunk, tandem::v1::ChatChunk>) {
-      reply_.add(chunk);
-    } else {
-      text_ += chunk.text();
-    }
-  }
-
-  // A chunk's text (chat: and reasoning and call pieces) as the HTTP API streams them.
-  void send_parts(const Chunk& chunk) {
+  // A chunk's server-sent events, as the HTTP API streams them (grpc_chat_translation.h).
+  void send_events(const std::vector<json>& events) {
     begin_stream();
-    if constexpr (std::is_same_v<Chunk, tandem::v1::ChatChunk>) {
-      for (json& delta : openai::chat_reply_deltas(reply_delta_of(chunk))) {
-        responder_->send_chunk(openai::sse_data(openai::chat_chunk(header_, std::move(delta), "", include_usage_)));
-      }
-    } else if (!chunk.text().empty()) {
-      responder_->send_chunk(openai::sse_data(openai::text_chunk(header_, chunk.text(), "", include_usage_)));
-    }
-  }
-
-  json timings() const {
-    const auto& u = last_->usage();
-    return openai::timings_json(openai::Timings{std::max(0, u.prompt_tokens() - u.cached_tokens()), u.cached_tokens(),
-                                                u.prompt_ms(), u.completion_tokens(), u.predicted_ms()});
+    std::string out;
+    for (const json& e : events) out += openai::sse_data(e);
+    if (!out.empty()) responder_->send_chunk(std::move(out));
   }
 
   GrpcOutcome finish(const grpc::Status& status) {
@@ -267,34 +232,24 @@ class Forward final : public GrpcCall, public grpc::ClientReadReactor<Chunk> {
       responder_->end_stream("data: " + http::error_response(error).body + "\n\n");
       return {Kind::kFailedAfterBytes, error.status, why, false};
     }
-    if (status.ok() && last_) {
-      const openai::Usage usage{last_->usage().prompt_tokens(), last_->usage().completion_tokens()};
+    if (status.ok() && !bad_index_ && choices_.all_finished()) {
       if (!stream_) {
-        json body;
-        if constexpr (std::is_same_v<Chunk, tandem::v1::ChatChunk>) {
-          body = openai::chat_completion(header_, reply_.content, last_->finish_reason(), usage);
-          openai::put_chat_reply(body["choices"][0], reply_.content, reply_.reasoning, reply_.tool_calls);
-        } else {
-          body = openai::text_completion(header_, text_, last_->finish_reason(), usage);
-        }
-        body["timings"] = timings();
-        responder_->send(http::HttpResponse{200, "application/json", openai::dump(body), {{"X-Tandem-Link", link_name_}}});
+        responder_->send(http::HttpResponse{200, "application/json", openai::dump(choices_.whole_body(header_)),
+                                            {{"X-Tandem-Link", link_name_}}});
         return {Kind::kAnswered, 200, "", false};
       }
-      send_parts(*last_);
-      json tail = chat_ ? openai::chat_chunk(header_, json::object(), last_->finish_reason(), include_usage_)
-                        : openai::text_chunk(header_, "", last_->finish_reason(), include_usage_);
-      tail["timings"] = timings();
-      std::string end = openai::sse_data(tail);
-      if (include_usage_) end += openai::sse_data(openai::usage_chunk(header_, chat_, usage));
+      begin_stream();
+      std::string end;
+      if (include_usage_) end += openai::sse_data(openai::usage_chunk(header_, chat_, choices_.usage()));
       end += openai::kSseDone;
       responder_->end_stream(std::move(end));
       return {Kind::kAnswered, 200, "", false};
     }
     const auto& trailers = context_.GetServerTrailingMetadata();
-    const grpc::Status failed = status.ok() ? grpc::Status(grpc::StatusCode::INTERNAL, "the stream ended without "
-                                                                                       "a finish_reason")
-                                            : status;
+    const grpc::Status failed =
+        bad_index_ ? grpc::Status(grpc::StatusCode::INTERNAL, "a chunk named a choice the request did not ask for")
+        : status.ok() ? grpc::Status(grpc::StatusCode::INTERNAL, "the stream ended without a finish_reason")
+                      : status;
     if (started_) {
       const http::ApiError error = api_error_of(failed, trailers);
       responder_->end_stream("data: " + http::error_response(error).body + "\n\n");
@@ -326,10 +281,9 @@ class Forward final : public GrpcCall, public grpc::ClientReadReactor<Chunk> {
   grpc::ClientContext context_;
   Request request_;
   Chunk chunk_;
-  std::optional<Chunk> last_;
   openai::ResponseHeader header_;
-  std::string text_;   // Complete: the whole text, for a client that did not ask for a stream
-  ChatReply reply_;    // Chat: the same, split
+  ChoiceReplies<Chunk> choices_;  // each choice's reply so far, and how to render it
+  bool bad_index_ = false;
   std::string link_name_;
   bool started_ = false;
   std::atomic<bool> cancelled_{false};
@@ -375,17 +329,15 @@ std::shared_ptr<GrpcCall> forward_grpc(boost::asio::io_context& ioc, const LinkC
   }
   const json body = json::parse(request.body, nullptr, false);
   const auto& r = std::get<openai::CompletionRequest>(parsed);
-  if (auto refused = not_carried(body, r)) {
-    answer_now(ioc, *responder, *refused, std::move(done));
-    return std::make_shared<NoCall>();
-  }
   if (chat) {
     tandem::v1::ChatRequest req;
     req.set_model(r.model);
     fill_chat_request(nlohmann::ordered_json::parse(request.body, nullptr, false), r, req);
     fill_sampling(body, r, *req.mutable_sampling());
+    fill_choices(r, req);
     auto f = std::make_shared<Forward<tandem::v1::ChatRequest, tandem::v1::ChatChunk>>(
-        ioc, std::move(responder), true, r.stream, r.include_usage, may_retry, std::move(done));
+        ioc, std::move(responder), true, ForwardShape{r.stream, r.include_usage, r.top_logprobs >= 0, r.n}, may_retry,
+        std::move(done));
     f->start(link, std::move(req), timeouts, f);
     return f;
   }
@@ -393,8 +345,10 @@ std::shared_ptr<GrpcCall> forward_grpc(boost::asio::io_context& ioc, const LinkC
   req.set_model(r.model);
   req.set_prompt(r.prompt);
   fill_sampling(body, r, *req.mutable_sampling());
+  fill_choices(r, req);
   auto f = std::make_shared<Forward<tandem::v1::CompleteRequest, tandem::v1::CompleteChunk>>(
-      ioc, std::move(responder), false, r.stream, r.include_usage, may_retry, std::move(done));
+      ioc, std::move(responder), false, ForwardShape{r.stream, r.include_usage, r.top_logprobs >= 0, r.n}, may_retry,
+      std::move(done));
   f->start(link, std::move(req), timeouts, f);
   return f;
 }

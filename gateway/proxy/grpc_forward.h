@@ -11,10 +11,11 @@
 // tool_choice, parallel_tool_calls, chat_template_kwargs and response_format:
 // grpc_chat_translation.h) or answered by the gateway itself (stream, stream_options), or is one
 // the backend ignores over HTTP too (user, metadata, store, service_tier, reasoning_effort,
-// modalities); what gRPC cannot carry (logprobs, top_logprobs, n > 1) is refused with a 400 naming
-// the field, never dropped. A chat reply comes back split as the HTTP API splits it: content,
-// reasoning_content and tool_calls (streamed as delta.tool_calls pieces), finish_reason
-// "tool_calls".
+// modalities). logprobs, top_logprobs and n are carried too: the chunks' log probabilities come
+// back as the HTTP API's logprobs objects, and n > 1 choices as its interleaved stream (each event
+// with its choice's index) or its merged whole body (grpc_chat_translation.h). A chat reply comes
+// back split as the HTTP API splits it: content, reasoning_content and tool_calls (streamed as
+// delta.tool_calls pieces), finish_reason "tool_calls".
 //
 // Timeouts, as an HTTP link's (gateway_options.cpp): `idle` bounds each wait on the link, for the
 // first chunk (a queued generation waits too) and for every next one, so a long generation that

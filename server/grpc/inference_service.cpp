@@ -1,7 +1,9 @@
 #include "grpc/inference_service.h"
 
+#include <algorithm>
 #include <mutex>
 #include <optional>
+#include <vector>
 #include <type_traits>
 #include <nlohmann/json.hpp>
 
@@ -10,6 +12,7 @@
 #include "grpc/request_translation.h"
 #include "http/auth.h"
 #include "log/log.h"
+#include "openai/multi_choice.h"
 #include "openai/openai_api.h"
 #include "openai/response_builder.h"
 
@@ -18,13 +21,16 @@ namespace {
 
 using server::Clock;
 
-// One streamed generation: the sink the scheduler feeds (from its thread) and the gRPC reactor
-// that writes (from gRPC's threads). At most one write is in flight; the lock guards the state
-// both sides share. A Chat stream splits its reply with the HTTP API's ReplyParser (reasoning,
-// text, tool-call pieces: reply_chunks.h); a Complete stream sends the text as it comes.
+// One streamed request: the sinks the scheduler feeds (one per choice, from its thread) and the
+// gRPC reactor that writes (from gRPC's threads). At most one write is in flight; the lock guards
+// the state both sides share. A Chat stream splits each choice's reply with the HTTP API's
+// ReplyParser (reasoning, text, tool-call pieces: reply_chunks.h); a Complete stream sends the text
+// as it comes. A choice's tokens' log probabilities ride on the chunk that carries the text they
+// made, as the HTTP API attaches them. With n > 1 the choices' chunks interleave, each with its
+// index; the first error is the answer and cancels the other choices (as the HTTP API's n).
 // Finish() is always the last thing this object does outside OnDone, which deletes it; it is
-// called only after the scheduler's last event (on_finish or on_error), or at once when the
-// request never reached the scheduler.
+// called only after every submitted choice's last event (on_finish or on_error), or at once when
+// no choice reached the scheduler.
 template <class Chunk>
 class GenerationStream final : public grpc::ServerWriteReactor<Chunk> {
  public:
@@ -38,42 +44,70 @@ class GenerationStream final : public grpc::ServerWriteReactor<Chunk> {
     id_ = std::move(id);
     model_ = std::move(model);
   }
+  // Called before any choice is submitted: n choices, and whether their tokens' logprobs are sent.
+  void set_choices(int32_t n, bool logprobs) {
+    choices_.resize(static_cast<size_t>(n));
+    expected_ = n;
+    logprobs_ = logprobs;
+  }
   // Chat: how the reply splits, and the text it was made to start with (prepare_generation).
   void set_reply(const openai::ReplyOptions& options, std::string prefix) {
-    parser_.emplace(options);
+    for (Choice& c : choices_) c.parser.emplace(options);
     reply_prefix_ = std::move(prefix);
   }
-  const std::shared_ptr<server::CancelToken>& cancel_token() const { return cancel_; }
-  void set_cancel_token(std::shared_ptr<server::CancelToken> token) { cancel_ = std::move(token); }
-
-  // ---- the sink's side (scheduler thread) ----
-
-  void on_start() {
+  void add_cancel_token(std::shared_ptr<server::CancelToken> token) {
+    std::lock_guard lock(mutex_);
+    cancels_.push_back(std::move(token));
+    if (broken_ || status_) cancels_.back()->cancel();
+  }
+  // Choice `submitted` (and those after it) never reached the scheduler: `error` is the answer once
+  // the choices before it have ended.
+  void abandon(int32_t submitted, const http::ApiError& error) {
     std::unique_lock lock(mutex_);
-    if (parser_) add_reply(parser_->feed(reply_prefix_));
+    expected_ = submitted;
+    fail_locked(to_grpc_status(error, context_));
     pump(lock);
   }
 
-  bool on_text(std::string_view piece) {
+  // ---- the sinks' side (scheduler thread) ----
+
+  void on_start(int32_t i) {
     std::unique_lock lock(mutex_);
-    if (broken_) return false;
-    if (!first_text_) first_text_ = Clock::now();
-    if (parser_) {
-      add_reply(parser_->feed(piece));
+    Choice& c = choice(i);
+    if (c.parser) add_reply(c, c.parser->feed(reply_prefix_));
+    pump(lock);
+  }
+
+  void on_token(int32_t i, const TokenLogprobs& token) {
+    std::lock_guard lock(mutex_);
+    if (logprobs_) choice(i).tokens.push_back(token);
+  }
+
+  bool on_text(int32_t i, std::string_view piece) {
+    std::unique_lock lock(mutex_);
+    if (broken_ || status_) return false;
+    Choice& c = choice(i);
+    if (!c.first_text) c.first_text = Clock::now();
+    if (c.parser) {
+      add_reply(c, c.parser->feed(piece));
     } else {
-      pending_.mutable_text()->append(piece);
+      c.pending.mutable_text()->append(piece);
+      attach_tokens(c, c.pending);
     }
     pump(lock);
     return true;
   }
 
-  void on_finish(const server::GenerationOutcome& o) {
+  void on_finish(int32_t i, const server::GenerationOutcome& o) {
     std::unique_lock lock(mutex_);
-    if (parser_) add_reply(parser_->finish());
-    // What is not yet written rides on the chunk that ends the stream.
-    Chunk last = std::move(pending_);
-    pending_.Clear();
-    const bool called = parser_ && !parser_->tool_calls().empty();
+    Choice& c = choice(i);
+    if (c.parser) add_reply(c, c.parser->finish());
+    // What is not yet written rides on the chunk that ends the choice, with the tokens whose text
+    // was held back (a possible stop string) or empty.
+    Chunk last = std::move(c.pending);
+    c.pending.Clear();
+    attach_tokens(c, last);
+    const bool called = c.parser && !c.parser->tool_calls().empty();
     last.set_finish_reason(called ? "tool_calls" : o.finish_reason);
     auto* usage = last.mutable_usage();
     usage->set_prompt_tokens(o.n_prompt_tokens);
@@ -81,16 +115,18 @@ class GenerationStream final : public grpc::ServerWriteReactor<Chunk> {
     usage->set_cached_tokens(o.n_cached_tokens);
     usage->set_prompt_ms(o.prompt_ms);
     usage->set_predicted_ms(o.predicted_ms);
-    const Clock::time_point first = first_text_.value_or(Clock::now());
+    const Clock::time_point first = c.first_text.value_or(Clock::now());
     usage->set_time_to_first_token_ms(std::chrono::duration<double, std::milli>(first - submitted_).count());
     usage->set_tokens_per_second(o.predicted_ms > 0 ? o.n_completion_tokens * 1000.0 / o.predicted_ms : 0.0);
-    final_ = std::move(last);
+    c.final = std::move(last);
+    ++ended_;
     pump(lock);
   }
 
   void on_error(const server::SchedulerError& e) {
     std::unique_lock lock(mutex_);
-    status_ = to_grpc_status(openai::to_api_error(e), context_);
+    fail_locked(to_grpc_status(openai::to_api_error(e), context_));
+    ++ended_;
     pump(lock);
   }
 
@@ -100,51 +136,115 @@ class GenerationStream final : public grpc::ServerWriteReactor<Chunk> {
     std::unique_lock lock(mutex_);
     writing_ = false;
     if (!ok) {
-      // The client is gone: stop generating; the scheduler's on_error(kCancelled) finishes.
-      broken_ = true;
-      pending_.Clear();
-      cancel_->cancel();
+      // The client is gone: stop generating; the scheduler's on_error(kCancelled) ends each choice.
+      break_locked();
     }
     pump(lock);
   }
 
   void OnCancel() override {
     std::lock_guard lock(mutex_);
-    broken_ = true;
-    cancel_->cancel();
+    break_locked();
   }
 
   void OnDone() override { delete this; }
 
  private:
-  void add_reply(const openai::ReplyDelta& delta) {
-    if constexpr (std::is_same_v<Chunk, tandem::v1::ChatChunk>) merge_reply(delta, pending_);
+  struct Choice {
+    Chunk pending;                               // text (and reasoning, call pieces, tokens) not yet written
+    std::optional<openai::ReplyParser> parser;   // Chat only
+    std::vector<TokenLogprobs> tokens;           // heard, not yet attached to a chunk
+    std::optional<Clock::time_point> first_text;
+    std::optional<Chunk> final;                  // the choice ended: this chunk ends it
+    bool final_written = false;
+  };
+
+  Choice& choice(int32_t i) { return choices_[static_cast<size_t>(i)]; }
+
+  void attach_tokens(Choice& c, Chunk& chunk) {
+    if (c.tokens.empty()) return;
+    append_logprobs(c.tokens, *chunk.mutable_logprobs());
+    c.tokens.clear();
+  }
+
+  void add_reply(Choice& c, const openai::ReplyDelta& delta) {
+    if constexpr (std::is_same_v<Chunk, tandem::v1::ChatChunk>) {
+      merge_reply(delta, c.pending);
+      // The tokens go with text the HTTP API would send now; a piece held back sends nothing yet.
+      if (!delta.content.empty() || !delta.reasoning.empty() || !delta.call_pieces.empty()) attach_tokens(c, c.pending);
+    }
+  }
+
+  void cancel_all_locked() {
+    for (const auto& token : cancels_) token->cancel();
+  }
+  void break_locked() {
+    broken_ = true;
+    for (Choice& c : choices_) c.pending.Clear();
+    cancel_all_locked();
+  }
+  // The first error is the answer; the other choices stop.
+  void fail_locked(grpc::Status status) {
+    if (!status_) status_ = std::move(status);
+    cancel_all_locked();
+  }
+
+  // The next chunk to write: a choice's pending text, round robin from the one after the last
+  // written; else a final chunk. Null when there is none.
+  Chunk* next_chunk(bool& is_final, int32_t& index) {
+    const size_t n = choices_.size();
+    for (size_t k = 0; k < n; ++k) {
+      const size_t i = (next_ + k) % n;
+      if (!choices_[i].final && choices_[i].pending.ByteSizeLong() > 0) {
+        next_ = (i + 1) % n;
+        is_final = false;
+        index = static_cast<int32_t>(i);
+        return &choices_[i].pending;
+      }
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (choices_[i].final && !choices_[i].final_written) {
+        choices_[i].final_written = true;
+        is_final = true;
+        index = static_cast<int32_t>(i);
+        return &*choices_[i].final;
+      }
+    }
+    return nullptr;
+  }
+
+  bool all_finals_written() const {
+    return std::all_of(choices_.begin(), choices_.end(), [](const Choice& c) { return c.final_written; });
   }
 
   // Starts the next write, or finishes. Unlocks before calling into gRPC.
   void pump(std::unique_lock<std::mutex>& lock) {
     if (writing_ || finishing_) return;
-    if (pending_.ByteSizeLong() > 0 && !broken_ && !final_) {
-      chunk_ = std::move(pending_);
-      pending_.Clear();
-      chunk_.set_id(id_);
-      chunk_.set_model(model_);
-      writing_ = true;
-      lock.unlock();
-      this->StartWrite(&chunk_);
-      return;
+    const bool all_ended = ended_ >= expected_;
+    if (!broken_ && !status_) {
+      bool is_final = false;
+      int32_t index = 0;
+      if (Chunk* next = next_chunk(is_final, index)) {
+        chunk_ = std::move(*next);
+        next->Clear();
+        chunk_.set_id(id_);
+        chunk_.set_model(model_);
+        chunk_.set_index(index);
+        if (is_final && all_ended && all_finals_written()) {
+          finishing_ = true;
+          lock.unlock();
+          metrics_.record_response(route_, 200);
+          this->StartWriteAndFinish(&chunk_, grpc::WriteOptions(), grpc::Status::OK);
+          return;
+        }
+        writing_ = true;
+        lock.unlock();
+        this->StartWrite(&chunk_);
+        return;
+      }
     }
-    if (final_ && !broken_) {
-      chunk_ = std::move(*final_);
-      chunk_.set_id(id_);
-      chunk_.set_model(model_);
-      finishing_ = true;
-      lock.unlock();
-      metrics_.record_response(route_, 200);
-      this->StartWriteAndFinish(&chunk_, grpc::WriteOptions(), grpc::Status::OK);
-      return;
-    }
-    if (final_ && broken_) status_ = grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client");
+    if (!all_ended) return;
+    if (broken_ && !status_) status_ = grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client");
     if (status_) {
       finishing_ = true;
       const grpc::Status status = *status_;
@@ -167,34 +267,37 @@ class GenerationStream final : public grpc::ServerWriteReactor<Chunk> {
   metrics::ServerMetrics& metrics_;
   std::string route_;
   Clock::time_point submitted_;
-  std::optional<Clock::time_point> first_text_;
-  std::shared_ptr<server::CancelToken> cancel_ = std::make_shared<server::CancelToken>();
   std::string id_;
   std::string model_;
+  std::string reply_prefix_;
+  bool logprobs_ = false;
 
   std::mutex mutex_;
-  Chunk chunk_;                     // the write in flight (gRPC reads it until OnWriteDone)
-  Chunk pending_;                   // text (and reasoning, call pieces) not yet written
-  std::optional<openai::ReplyParser> parser_;  // Chat only
-  std::string reply_prefix_;
-  std::optional<Chunk> final_;      // the generation ended: this chunk ends the stream
-  std::optional<grpc::Status> status_;  // the generation failed: the call ends with this
+  Chunk chunk_;                      // the write in flight (gRPC reads it until OnWriteDone)
+  std::vector<Choice> choices_{1};
+  std::vector<std::shared_ptr<server::CancelToken>> cancels_;  // one per submitted choice
+  int32_t expected_ = 1;             // choices whose last event is awaited
+  int32_t ended_ = 0;                // choices whose last event came
+  size_t next_ = 0;                  // where the round robin over pending chunks starts
+  std::optional<grpc::Status> status_;  // a choice failed (or was refused): the call ends with this
   bool writing_ = false;
   bool finishing_ = false;
-  bool broken_ = false;             // cancelled, or a write failed
+  bool broken_ = false;              // cancelled, or a write failed
 };
 
 template <class Chunk>
 class StreamSink final : public server::GenerationSink {
  public:
-  explicit StreamSink(GenerationStream<Chunk>* stream) : stream_(stream) {}
-  void on_start(const server::StartInfo&) override { stream_->on_start(); }
-  bool on_text(std::string_view piece) override { return stream_->on_text(piece); }
-  void on_finish(const server::GenerationOutcome& o) override { stream_->on_finish(o); }
+  StreamSink(GenerationStream<Chunk>* stream, int32_t index) : stream_(stream), index_(index) {}
+  void on_start(const server::StartInfo&) override { stream_->on_start(index_); }
+  void on_token(const TokenLogprobs& token) override { stream_->on_token(index_, token); }
+  bool on_text(std::string_view piece) override { return stream_->on_text(index_, piece); }
+  void on_finish(const server::GenerationOutcome& o) override { stream_->on_finish(index_, o); }
   void on_error(const server::SchedulerError& e) override { stream_->on_error(e); }
 
  private:
   GenerationStream<Chunk>* stream_;  // lives until after the last event (see GenerationStream)
+  int32_t index_;
 };
 
 const char* state_name(server::ModelState s) {
@@ -254,11 +357,23 @@ grpc::ServerWriteReactor<Chunk>* InferenceService::generate(grpc::CallbackServer
     return stream;
   }
   server::GenerationJob& job = std::get<openai::PreparedGeneration>(prepared).job;
+  if (auto refused = openai::too_many_choices(scheduler_.status(), r.n)) {
+    stream->refuse(*refused);
+    return stream;
+  }
+  stream->set_choices(r.n, r.top_logprobs >= 0);
   if (chat) stream->set_reply(std::get<openai::PreparedGeneration>(prepared).reply, job.reply_prefix);
   stream->set_header(job.request_id, info.id);
-  stream->set_cancel_token(job.cancel);
-  auto sink = std::make_shared<StreamSink<Chunk>>(stream);
-  if (auto refused = scheduler_.submit(std::move(job), sink)) stream->refuse(openai::to_api_error(*refused));
+  // n choices as the HTTP API runs them (multi_choice.h): each its own job, seed + i.
+  for (int32_t i = 0; i < r.n; ++i) {
+    server::GenerationJob choice = r.n > 1 ? openai::choice_job(job, i, r.n) : job;
+    stream->add_cancel_token(choice.cancel);
+    auto sink = std::make_shared<StreamSink<Chunk>>(stream, i);
+    if (auto refused = scheduler_.submit(std::move(choice), sink)) {
+      stream->abandon(i, openai::to_api_error(*refused));
+      break;
+    }
+  }
   return stream;
 }
 

@@ -5,7 +5,9 @@
 // grammar), submit it with a sink that streams chunks (a chat reply split into text, reasoning and
 // tool-call pieces by the HTTP API's ReplyParser: reply_chunks.h), and map refusals with
 // grpc_status.h. A slow reader never holds a thread: text that arrives while a write is in flight
-// is merged into the next chunk. A call the client cancels cancels its job's CancelToken.
+// is merged into the next chunk. n > 1 choices run as the HTTP API runs them (multi_choice.h: one
+// job each), their chunks interleaved with each one's index; a chunk carries the log probabilities
+// of the tokens whose text it carries. A call the client cancels cancels its jobs' CancelTokens.
 
 #include <memory>
 #include <string>

@@ -110,6 +110,9 @@ std::string openai_body(const tandem::v1::ChatRequest& request) {
   if (request.has_chat_template_kwargs() && !request.chat_template_kwargs().empty()) {
     body["chat_template_kwargs"] = json_or_text(request.chat_template_kwargs());
   }
+  if (request.has_logprobs()) body["logprobs"] = request.logprobs();
+  if (request.has_top_logprobs()) body["top_logprobs"] = request.top_logprobs();
+  if (request.has_n()) body["n"] = request.n();
   // Invalid UTF-8 cannot reach here (protobuf refuses it in string fields); replace, never throw.
   return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
@@ -117,6 +120,8 @@ std::string openai_body(const tandem::v1::ChatRequest& request) {
 std::string openai_body(const tandem::v1::CompleteRequest& request) {
   json body = common(request.model(), request.sampling());
   if (!request.prompt().empty()) body["prompt"] = request.prompt();
+  if (request.has_logprobs()) body["logprobs"] = request.logprobs();
+  if (request.has_n()) body["n"] = request.n();
   return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

@@ -158,30 +158,8 @@ class ChoiceMerger : public std::enable_shared_from_this<ChoiceMerger> {
   }
 
   void send_merged_locked(http::HttpResponse response) {
-    json merged = bodies_[0];
-    json choices = json::array();
-    std::vector<json> timings;
-    int64_t completion_tokens = 0;
-    for (int32_t i = 0; i < n_; ++i) {
-      json& body = bodies_[static_cast<size_t>(i)];
-      if (body.contains("choices") && body["choices"].is_array()) {
-        for (json& choice : body["choices"]) {
-          choice["index"] = i;
-          choices.push_back(std::move(choice));
-        }
-      }
-      if (body.contains("usage") && body["usage"].is_object()) completion_tokens += int_at(body["usage"], "completion_tokens");
-      if (body.contains("timings") && body["timings"].is_object()) timings.push_back(body["timings"]);
-    }
-    merged["choices"] = std::move(choices);
-    if (merged.contains("usage") && merged["usage"].is_object()) {
-      json& usage = merged["usage"];  // the prompt once, as OpenAI counts it
-      usage["completion_tokens"] = completion_tokens;
-      usage["total_tokens"] = int_at(usage, "prompt_tokens") + completion_tokens;
-    }
-    if (timings.size() == static_cast<size_t>(n_)) merged["timings"] = merged_timings(timings);
     done_ = true;
-    response.body = dump(merged);
+    response.body = dump(merge_choice_bodies(std::move(bodies_)));
     responder_->send(std::move(response));
   }
 
@@ -266,28 +244,66 @@ class ChoiceResponder final : public http::Responder {
 
 }  // namespace
 
-void submit_choices(server::Scheduler& scheduler, const server::GenerationJob& job, int32_t n,
-                    std::shared_ptr<http::Responder> responder, const ChoiceSinkFactory& make_sink) {
+std::optional<http::ApiError> too_many_choices(const server::SchedulerStatus& status, int32_t n) {
   // Each choice holds a place of server.max_concurrent_requests: more than all of them never runs.
-  const int64_t max_in_flight = scheduler.status().max_in_flight;
+  const int64_t max_in_flight = status.max_in_flight;
   if (max_in_flight > 0 && n > max_in_flight) {
-    return responder->send(http::error_response(http::invalid_request(
+    return http::invalid_request(
         "n is " + std::to_string(n) + ", but this server runs at most " + std::to_string(max_in_flight) +
             " requests at once (server.max_concurrent_requests) and each choice takes one; ask for fewer choices",
-        "n")));
+        "n");
   }
+  return std::nullopt;
+}
+
+server::GenerationJob choice_job(const server::GenerationJob& job, int32_t i, int32_t n) {
+  server::GenerationJob choice = job;
+  choice.cancel = std::make_shared<server::CancelToken>();  // its own: the scheduler tracks jobs by token
+  if (job.sampling.seed != kRandomSeed) {
+    // seed, seed + 1, ...; stepping over the value that means "random", so every choice stays reproducible.
+    uint64_t seed = job.sampling.seed + static_cast<uint64_t>(i);
+    if (seed == kRandomSeed) seed += static_cast<uint64_t>(n);
+    choice.sampling.seed = seed;
+  }
+  choice.request_id = job.request_id + "/" + std::to_string(i);
+  return choice;
+}
+
+json merge_choice_bodies(std::vector<json> bodies) {
+  const int32_t n = static_cast<int32_t>(bodies.size());
+  if (n == 0) return json::object();
+  json merged = bodies[0];
+  json choices = json::array();
+  std::vector<json> timings;
+  int64_t completion_tokens = 0;
+  for (int32_t i = 0; i < n; ++i) {
+    json& body = bodies[static_cast<size_t>(i)];
+    if (body.contains("choices") && body["choices"].is_array()) {
+      for (json& choice : body["choices"]) {
+        choice["index"] = i;
+        choices.push_back(std::move(choice));
+      }
+    }
+    if (body.contains("usage") && body["usage"].is_object()) completion_tokens += int_at(body["usage"], "completion_tokens");
+    if (body.contains("timings") && body["timings"].is_object()) timings.push_back(body["timings"]);
+  }
+  merged["choices"] = std::move(choices);
+  if (merged.contains("usage") && merged["usage"].is_object()) {
+    json& usage = merged["usage"];  // the prompt once, as OpenAI counts it
+    usage["completion_tokens"] = completion_tokens;
+    usage["total_tokens"] = int_at(usage, "prompt_tokens") + completion_tokens;
+  }
+  if (timings.size() == static_cast<size_t>(n)) merged["timings"] = merged_timings(timings);
+  return merged;
+}
+
+void submit_choices(server::Scheduler& scheduler, const server::GenerationJob& job, int32_t n,
+                    std::shared_ptr<http::Responder> responder, const ChoiceSinkFactory& make_sink) {
+  if (auto refused = too_many_choices(scheduler.status(), n)) return responder->send(http::error_response(*refused));
   auto merger = std::make_shared<ChoiceMerger>(responder, n);
   merger->watch_disconnect();
   for (int32_t i = 0; i < n; ++i) {
-    server::GenerationJob choice = job;
-    choice.cancel = std::make_shared<server::CancelToken>();  // its own: the scheduler tracks jobs by token
-    if (job.sampling.seed != kRandomSeed) {
-      // seed, seed + 1, ...; stepping over the value that means "random", so every choice stays reproducible.
-      uint64_t seed = job.sampling.seed + static_cast<uint64_t>(i);
-      if (seed == kRandomSeed) seed += static_cast<uint64_t>(n);
-      choice.sampling.seed = seed;
-    }
-    choice.request_id = job.request_id + "/" + std::to_string(i);
+    server::GenerationJob choice = choice_job(job, i, n);
     auto choice_responder = std::make_shared<ChoiceResponder>(merger, i);
     merger->add_cancel([cancel = choice.cancel] { cancel->cancel(); });
     std::shared_ptr<server::GenerationSink> sink = make_sink(choice_responder);

@@ -15,7 +15,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "http/api_error.h"
 #include "http/responder.h"
 #include "scheduler/scheduler.h"
 
@@ -29,5 +34,14 @@ using ChoiceSinkFactory = std::function<std::shared_ptr<server::GenerationSink>(
 // the error, else the merged response. Never throws.
 void submit_choices(server::Scheduler& scheduler, const server::GenerationJob& job, int32_t n,
                     std::shared_ptr<http::Responder> responder, const ChoiceSinkFactory& make_sink);
+
+// The parts both front doors share (the gRPC API runs n choices in one stream, and the gateway's
+// gRPC links merge them back as this file does):
+// the refusal of an n above what the server runs at once (400 naming "n"), or nullopt;
+std::optional<http::ApiError> too_many_choices(const server::SchedulerStatus& status, int32_t n);
+// choice i's copy of `job`: its own CancelToken, seed + i (when a seed is given), its request id;
+server::GenerationJob choice_job(const server::GenerationJob& job, int32_t i, int32_t n);
+// the n whole bodies (one choice each, in choice order) as one, as a non-streamed n > 1 answer.
+nlohmann::json merge_choice_bodies(std::vector<nlohmann::json> bodies);
 
 }  // namespace tandem::openai

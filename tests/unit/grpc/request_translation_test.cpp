@@ -189,6 +189,94 @@ TEST(ReplyChunks, PiecesOfOneCallMergeAndANewCallStartsItsOwn) {
   EXPECT_EQ(chunk.tool_calls(1).arguments(), "{}");
 }
 
+TEST(RequestTranslation, LogprobsAndNBecomeTheHttpApisFields) {
+  auto r = chat();
+  r.set_logprobs(true);
+  r.set_top_logprobs(3);
+  r.set_n(2);
+  const auto body = nlohmann::json::parse(openai_body(r));
+  EXPECT_EQ(body["logprobs"], true);
+  EXPECT_EQ(body["top_logprobs"], 3);
+  EXPECT_EQ(body["n"], 2);
+  auto parsed = parse(r);
+  ASSERT_TRUE(std::holds_alternative<openai::CompletionRequest>(parsed));
+  EXPECT_EQ(std::get<openai::CompletionRequest>(parsed).top_logprobs, 3);
+  EXPECT_EQ(std::get<openai::CompletionRequest>(parsed).n, 2);
+  // Unset: left out, so no logprobs and one choice.
+  const auto plain = std::get<openai::CompletionRequest>(parse(chat()));
+  EXPECT_EQ(plain.top_logprobs, -1);
+  EXPECT_EQ(plain.n, 1);
+
+  tandem::v1::CompleteRequest c;
+  c.set_model("m");
+  c.set_prompt("Once");
+  c.set_logprobs(0);  // 0 is set: the tokens' own logprobs, no alternatives
+  c.set_n(3);
+  auto completion = parse(c);
+  ASSERT_TRUE(std::holds_alternative<openai::CompletionRequest>(completion));
+  EXPECT_EQ(std::get<openai::CompletionRequest>(completion).top_logprobs, 0);
+  EXPECT_EQ(std::get<openai::CompletionRequest>(completion).n, 3);
+}
+
+TEST(RequestTranslation, LogprobsAndNRefusalsAreTheHttpApis) {
+  auto error_of = [](const auto& request) {
+    auto parsed = parse(request);
+    EXPECT_TRUE(std::holds_alternative<http::ApiError>(parsed));
+    return std::get<http::ApiError>(parsed);
+  };
+  auto top = chat();
+  top.set_logprobs(true);
+  top.set_top_logprobs(21);
+  EXPECT_EQ(error_of(top).param, "top_logprobs");
+  EXPECT_EQ(error_of(top).message, "top_logprobs must be between 0 and 20, got 21");
+  auto without = chat();
+  without.set_top_logprobs(2);
+  EXPECT_EQ(error_of(without).param, "top_logprobs");
+  auto many = chat();
+  many.set_n(17);
+  EXPECT_EQ(error_of(many).param, "n");
+  auto none = chat();
+  none.set_n(0);
+  EXPECT_EQ(error_of(none).param, "n");
+  tandem::v1::CompleteRequest c;
+  c.set_model("m");
+  c.set_prompt("Once");
+  c.set_logprobs(-1);
+  EXPECT_EQ(error_of(c).param, "logprobs");
+}
+
+TEST(ReplyChunks, LogprobsKeepTheirBytesAndShowTheHttpApisText) {
+  // Filled field by field: GCC 12 warns falsely (-Wmaybe-uninitialized) on nested braces here.
+  auto alternative = [](int32_t id, std::string text, float logprob) {
+    TokenAlternative a;
+    a.id = id;
+    a.text = std::move(text);
+    a.logprob = logprob;
+    return a;
+  };
+  std::vector<TokenLogprobs> tokens(2);
+  tokens[0].token = alternative(7, "hi", -0.5f);
+  tokens[0].top = {alternative(7, "hi", -0.5f), alternative(9, "\xE2\x82", -1.25f)};
+  tokens[1].token = alternative(3, "\xE2", -std::numeric_limits<float>::infinity());
+  google::protobuf::RepeatedPtrField<tandem::v1::TokenLogprob> out;
+  append_logprobs(tokens, out);
+  ASSERT_EQ(out.size(), 2);
+  EXPECT_EQ(out[0].token(), "hi");
+  EXPECT_EQ(out[0].bytes(), "hi");
+  EXPECT_EQ(out[0].token_id(), 7);
+  EXPECT_DOUBLE_EQ(out[0].logprob(), -0.5);
+  ASSERT_EQ(out[0].top_logprobs_size(), 2);
+  EXPECT_EQ(out[0].top_logprobs(1).bytes(), "\xE2\x82");  // part of a character: the bytes as they are
+  EXPECT_EQ(out[0].top_logprobs(1).token(), utf8_text("\xE2\x82"));
+  // The text is what the HTTP API's JSON shows for these bytes.
+  const std::string http_text = nlohmann::json::parse(
+      nlohmann::json("\xE2\x82").dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)).get<std::string>();
+  EXPECT_EQ(out[0].top_logprobs(1).token(), http_text);
+  EXPECT_NE(http_text.find("\xEF\xBF\xBD"), std::string::npos);  // U+FFFD
+  EXPECT_DOUBLE_EQ(out[1].logprob(), -9999.0);  // -infinity, as the HTTP API sends it
+  EXPECT_EQ(out[1].top_logprobs_size(), 0);
+}
+
 TEST(GrpcStatus, HttpStatusesMapToTheProtosCodes) {
   EXPECT_EQ(status_code_for(400), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(status_code_for(401), grpc::StatusCode::UNAUTHENTICATED);
