@@ -8,6 +8,7 @@ when its checks are done: hang_up() asserts that the stream was still generating
 """
 
 import threading
+import time
 
 import requests
 
@@ -64,3 +65,22 @@ class HeldStream:
         assert self.ended_by_itself is False, (
             "the held stream ended before the hang-up, so the checks may have run with nothing held: "
             f"{self.body[-300:]!r}")
+
+
+def hang_up_all(streams: list[HeldStream], timeout: float = 120):
+    """Hangs up every stream, those already generating first. A queued stream sends nothing (no
+    headers either) until a running one leaves, so hanging it up first would wait on a running stream
+    that is only ever hung up later: it would end by itself (a fast engine) or the queued one would hit
+    timeouts.queue_seconds (a sanitizer build). Which of several streams started together runs first
+    is the scheduler's choice, not their order in the list."""
+    left = list(streams)
+    deadline = time.monotonic() + timeout
+    while left:
+        started = [stream for stream in left if stream.started.is_set()]
+        if not started:
+            assert time.monotonic() < deadline, f"{len(left)} held streams never started after the others left"
+            time.sleep(0.02)
+            continue
+        for stream in started:
+            stream.hang_up()
+            left.remove(stream)

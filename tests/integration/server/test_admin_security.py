@@ -199,10 +199,11 @@ def test_a_fifo_does_not_freeze_the_server(make_server, tmp_path):
     loaders = [threading.Thread(target=load, args=(i,)) for i in range(2)]
     for t in loaders:
         t.start()
-    time.sleep(0.5)
-    started = time.monotonic()
-    health = requests.get(s.base_url + "/health", timeout=5)
-    assert health.status_code == 200 and time.monotonic() - started < 2
+    time.sleep(0.5)  # lets the loads reach the server first; if they come later, they still must not block
+    # Blocked I/O threads never answer (before the fix open() waited for a writer forever): a timeout
+    # fails the test here. How fast it answers is not the criterion; a sanitizer build is slower.
+    health = requests.get(s.base_url + "/health", timeout=10)
+    assert health.status_code == 200
     for t in loaders:
         t.join(timeout=20)
     if any(t.is_alive() for t in loaders) or len(results) < 2:
