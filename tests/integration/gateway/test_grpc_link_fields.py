@@ -21,7 +21,7 @@ def gateways(make_backend, make_gateway):
     over_grpc = make_gateway([("primary", grpc_backend.url)])
     over_http = make_gateway([("primary", http_backend.url)])
     for gw in (over_grpc, over_http):
-        wait_until(lambda gw=gw: gw.link("primary")["state"] == "healthy", 10, what="the link healthy")
+        wait_until(lambda gw=gw: gw.link("primary")["state"] == "healthy", 30, what="the link healthy")
     return over_grpc, over_http
 
 
@@ -236,7 +236,7 @@ def thinking_gateways(make_backend, make_gateway):
     over_grpc = make_gateway([("primary", grpc_backend.url)])
     over_http = make_gateway([("primary", http_backend.url)])
     for gw in (over_grpc, over_http):
-        wait_until(lambda gw=gw: gw.link("primary")["state"] == "healthy", 10, what="the link healthy")
+        wait_until(lambda gw=gw: gw.link("primary")["state"] == "healthy", 30, what="the link healthy")
     return over_grpc, over_http
 
 

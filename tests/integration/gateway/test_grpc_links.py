@@ -57,7 +57,7 @@ def test_a_grpc_only_backend_opens_no_http_port_and_serves_through_a_grpc_link(m
     assert grpc_health(backend.grpc_port) == 1  # SERVING
 
     gw = make_gateway([("primary", backend.url)])
-    wait_until(lambda: gw.link("primary")["state"] == "healthy", 10, what="the gRPC link healthy")
+    wait_until(lambda: gw.link("primary")["state"] == "healthy", 30, what="the gRPC link healthy")
     r = gw.complete(max_tokens=8)
     assert r.status_code == 200, r.text
     assert r.headers["X-Tandem-Link"] == "primary"

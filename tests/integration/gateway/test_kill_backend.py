@@ -82,7 +82,7 @@ def test_kill9_of_the_active_backend_during_16_streams(make_backend, make_gatewa
 
     # Restarted on the same port: healthy again, and back in front after the recover rule.
     primary.start()
-    wait_until(lambda: gw.link("primary")["state"] == "healthy", 10, what="the restarted primary healthy")
+    wait_until(lambda: gw.link("primary")["state"] == "healthy", 30, what="the restarted primary healthy")
     recover_s = FAST_FAILOVER["min_hold_seconds"] + FAST_FAILOVER["recover_probes"] * 0.1
     wait_until(lambda: gw.links()["active"] == "primary", recover_s + 10, what="the primary active again")
     r = gw.complete()
@@ -93,7 +93,7 @@ def test_kill9_of_the_backup_does_not_disturb_the_primary(make_backend, make_gat
     primary, backup = make_backend("primary"), make_backend("backup")
     gw = make_gateway([("primary", primary.url), ("backup", backup.url)])
     backup.kill9()
-    wait_until(lambda: gw.link("backup")["state"] == "down", 5, what="the backup seen down")
+    wait_until(lambda: gw.link("backup")["state"] == "down", 30, what="the backup seen down")
     status = gw.links()
     assert status["active"] == "primary" and status["mode"] == "normal"
     r = gw.complete()
@@ -127,6 +127,6 @@ def test_a_client_that_disconnects_cancels_its_upstream_request(make_backend, ma
             assert data, "the gateway closed the stream early"
             received += data
     hung_up = time.monotonic()
-    wait_until(lambda: cancelled() > before, 5, what="the backend's cancellation")
+    wait_until(lambda: cancelled() > before, 30, what="the backend's cancellation")
     assert time.monotonic() - hung_up < 2, "the upstream request was not cancelled at once"
     assert gw.link("primary")["in_flight"] == 0

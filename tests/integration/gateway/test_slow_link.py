@@ -40,7 +40,7 @@ def test_slow_primary_fails_over_and_recovers_after_the_recover_rule(make_backen
     proxy, gw = slow_setup(make_backend, make_gateway, make_proxy)
     hold = FAST_FAILOVER["min_hold_seconds"]
     with Load(gw) as load:
-        wait_until(lambda: load.first("primary", 0), 5, what="a request served by the primary")
+        wait_until(lambda: load.first("primary", 0), 30, what="a request served by the primary")
         slowed = time.monotonic()
         proxy.set_delay(DELAY_MS)
         first_backup = wait_until(lambda: load.first("backup", slowed), SWITCH_WITHIN_S + 5,
@@ -77,7 +77,7 @@ def test_the_return_waits_for_min_hold_seconds(make_backend, make_gateway, make_
     hold = 4
     proxy, gw = slow_setup(make_backend, make_gateway, make_proxy, min_hold_seconds=hold)
     with Load(gw) as load:
-        wait_until(lambda: load.first("primary", 0), 5, what="a request served by the primary")
+        wait_until(lambda: load.first("primary", 0), 30, what="a request served by the primary")
         slowed = time.monotonic()
         proxy.set_delay(DELAY_MS)
         first_backup = wait_until(lambda: load.first("backup", slowed), SWITCH_WITHIN_S + 5,
@@ -155,7 +155,7 @@ def test_when_every_link_is_slow_the_fastest_serves_and_the_gateway_is_degraded(
     gw = make_gateway([("primary", primary_url), ("backup", backup_url)])
     slow_primary.set_delay(300)  # 600 ms round trip: slow, but within the 1 s probe timeout
     slow_backup.set_delay(150)  # 300 ms round trip: above the 200 ms threshold, but the faster one
-    wait_until(lambda: gw.links()["mode"] == "degraded", 10, what="degraded mode")
+    wait_until(lambda: gw.links()["mode"] == "degraded", 30, what="degraded mode")
     status = gw.links()
     assert {link["state"] for link in status["links"]} == {"slow"}
     assert status["active"] == "backup"

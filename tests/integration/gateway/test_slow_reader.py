@@ -42,7 +42,7 @@ def metric(url, name, headers):
 def test_slow_reader_keeps_the_gateways_buffer_bounded(make_backend, make_gateway, links_speak):
     backend = make_backend("primary")
     gw = make_gateway([("primary", backend.url)])
-    wait_until(lambda: gw.link("primary")["state"] == "healthy", 10, what="the link healthy")
+    wait_until(lambda: gw.link("primary")["state"] == "healthy", 30, what="the link healthy")
     buffered = lambda: metric(gw.url, "tandem_gateway_stream_buffered_bytes", gw.headers())  # noqa: E731
     generated = lambda: metric(backend.url, "tandem_generated_tokens_total", backend.headers())  # noqa: E731
     assert buffered() == 0
@@ -89,4 +89,4 @@ def test_slow_reader_keeps_the_gateways_buffer_bounded(make_backend, make_gatewa
     text = received.decode("utf-8", "replace")
     assert text.startswith("HTTP/1.1 200"), text[:300]
     assert "data: [DONE]" in text and '"finish_reason":"length"' in text.replace(" ", ""), text[-600:]
-    wait_until(lambda: buffered() == 0, 10, what="the gateway's stream buffer empty after the stream")
+    wait_until(lambda: buffered() == 0, 30, what="the gateway's stream buffer empty after the stream")
