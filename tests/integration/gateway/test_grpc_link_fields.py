@@ -8,6 +8,7 @@ import json
 import pytest
 import requests
 
+from choice_compare import assert_same
 from gateway_harness import NO_EOS, ROOT, STORIES_ID, wait_until
 
 MESSAGES = [{"role": "user", "content": "Hi"}]
@@ -86,28 +87,6 @@ def test_response_format_and_text_parts_give_the_http_text(gateways):
                       {"messages": MESSAGES, "max_tokens": 24, "temperature": 0,
                        "response_format": {"type": "json_object"}})
     assert text.lstrip().startswith("{"), text
-
-
-# n > 1 choices run side by side, and which forward steps they share depends on timing: a logprob
-# computed in a batch of two can differ from the same one computed alone in the last float bits
-# (~1e-5 here), over either kind of link. One choice runs alone: its numbers are exact.
-BATCH_NOISE = 1e-3
-
-
-def assert_same(a, b, n, where="body"):
-    """a == b; with n > 1, numbers may differ by BATCH_NOISE (texts, tokens and counts may not)."""
-    if n > 1 and isinstance(a, float) and isinstance(b, (int, float)):
-        assert abs(a - b) <= BATCH_NOISE, f"{where}: {a} != {b}"
-    elif isinstance(a, dict) and isinstance(b, dict):
-        assert sorted(a) == sorted(b), f"{where}: keys {sorted(a)} != {sorted(b)}"
-        for key in a:
-            assert_same(a[key], b[key], n, f"{where}.{key}")
-    elif isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        assert len(a) == len(b), f"{where}: {len(a)} items != {len(b)}"
-        for i, (x, y) in enumerate(zip(a, b)):
-            assert_same(x, y, n, f"{where}[{i}]")
-    else:
-        assert a == b, f"{where}: {a!r} != {b!r}"
 
 
 def comparable(body):

@@ -4,35 +4,20 @@ for one choice and for two; a stream of n choices interleaves them, each chunk n
 bad values are refused with the HTTP API's messages."""
 
 import json
+import sys
+from pathlib import Path
 
 import grpc
 import pytest
 import requests
 
-from grpc_harness import MODEL_ID, GrpcServer
-from test_grpc_api import CHAT, chat_request, failing, same_as_http, trailer
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))
+
+from choice_compare import assert_same  # noqa: E402
+from grpc_harness import MODEL_ID, GrpcServer  # noqa: E402
+from test_grpc_api import CHAT, chat_request, failing, same_as_http, trailer  # noqa: E402
 
 PROMPT = "Once upon a time"
-# n > 1 choices run side by side, and which forward steps they share depends on timing: a logprob
-# computed in a batch of two can differ from the same one computed alone in the last float bits
-# (~1e-5), whichever front door asked. One choice runs alone: its numbers are exact.
-BATCH_NOISE = 1e-3
-
-
-def assert_same(a, b, n, where="reply"):
-    """a == b; with n > 1, numbers may differ by BATCH_NOISE (texts, tokens and counts may not)."""
-    if n > 1 and isinstance(a, float) and isinstance(b, (int, float)):
-        assert abs(a - b) <= BATCH_NOISE, f"{where}: {a} != {b}"
-    elif isinstance(a, dict) and isinstance(b, dict):
-        assert sorted(a) == sorted(b), f"{where}: keys {sorted(a)} != {sorted(b)}"
-        for key in a:
-            assert_same(a[key], b[key], n, f"{where}.{key}")
-    elif isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        assert len(a) == len(b), f"{where}: {len(a)} items != {len(b)}"
-        for i, (x, y) in enumerate(zip(a, b)):
-            assert_same(x, y, n, f"{where}[{i}]")
-    else:
-        assert a == b, f"{where}: {a!r} != {b!r}"
 
 
 # ---- gRPC side: chunks into per-choice replies ----
