@@ -114,7 +114,10 @@ struct detail::ServerCore : std::enable_shared_from_this<detail::ServerCore> {
   CorsPolicy cors;
   net::io_context ioc;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
-  tcp::acceptor acceptor{ioc};
+  // The listener's own strand: with several I/O threads, an accept completing on one must not
+  // re-arm the acceptor while another closes it (stop_accepting), nor race the back-off timer.
+  net::strand<net::io_context::executor_type> listener{net::make_strand(ioc)};
+  tcp::acceptor acceptor{listener};
   std::vector<std::thread> threads;
   std::atomic<bool> stopping{false};
   std::atomic<bool> stopped{false};
@@ -129,7 +132,7 @@ struct detail::ServerCore : std::enable_shared_from_this<detail::ServerCore> {
   std::unordered_map<std::string, size_t> open_per_address;
   // Out of file descriptors, accept() fails at once every time it is tried: wait instead of
   // spinning, doubling the wait up to a second; one log line per episode.
-  net::steady_timer accept_retry{ioc};
+  net::steady_timer accept_retry{listener};
   std::chrono::milliseconds accept_backoff{0};
 
   ServerCore(HttpServerOptions o, Router r) : options(std::move(o)), router(std::move(r)), cors(options.cors_origins) {}
@@ -917,11 +920,11 @@ uint16_t HttpServer::port() const { return impl_->bound_port; }
 
 void HttpServer::stop_accepting() {
   if (impl_->stopping.exchange(true)) return;
-  // The acceptor belongs to the I/O threads, so it is closed there; the caller waits for that, so
-  // that once this returns a new connection is refused (unless no thread runs, or this is one).
+  // The acceptor belongs to the listener strand, so it is closed there; the caller waits for that,
+  // so that once this returns a new connection is refused (unless no thread runs, or this is one).
   auto closed = std::make_shared<std::promise<void>>();
   auto listener_closed = closed->get_future();
-  net::post(impl_->ioc, [impl = impl_, closed] {
+  net::post(impl_->listener, [impl = impl_, closed] {
     beast::error_code ec;
     impl->acceptor.close(ec);
     impl->accept_retry.cancel();
