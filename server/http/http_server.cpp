@@ -922,15 +922,17 @@ void HttpServer::stop_accepting() {
   if (impl_->stopping.exchange(true)) return;
   // The acceptor belongs to the listener strand, so it is closed there; the caller waits for that,
   // so that once this returns a new connection is refused (unless no thread runs, or this is one).
+  // Idle connections are closed there too, after the acceptor: a connection accepted just before
+  // is registered by then (its accept handler ran first on the strand), so it is not missed.
   auto closed = std::make_shared<std::promise<void>>();
   auto listener_closed = closed->get_future();
   net::post(impl_->listener, [impl = impl_, closed] {
     beast::error_code ec;
     impl->acceptor.close(ec);
     impl->accept_retry.cancel();
+    impl->for_each_session([](Session& s) { s.close_if_idle(); });
     closed->set_value();
   });
-  impl_->for_each_session([](Session& s) { s.close_if_idle(); });
   if (!impl_->threads.empty() && !impl_->ioc.get_executor().running_in_this_thread()) {
     listener_closed.wait_for(std::chrono::seconds(2));
   }
