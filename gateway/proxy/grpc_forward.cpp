@@ -7,7 +7,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cstdlib>
 #include <ctime>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <type_traits>
@@ -151,10 +150,7 @@ class Forward final : public GrpcCall, public grpc::ClientReadReactor<Chunk> {
   }
 
   void OnDone(const grpc::Status& status) override {
-    {
-      std::lock_guard lock(read_mutex_);
-      finished_ = true;
-    }
+    finished_ = true;
     GrpcOutcome outcome = finish(status);
     // What belongs to the upstream I/O thread (the timer, the responder) is let go there; the last
     // reference may be dropped on either thread, and shutdown waits for it (tracking_).
@@ -171,20 +167,22 @@ class Forward final : public GrpcCall, public grpc::ClientReadReactor<Chunk> {
  private:
   // Backpressure (proxy.h): the next message is asked for once the client has taken most of what
   // it was sent, so gRPC's flow control holds the backend back meanwhile. The waiter runs once the
-  // client's writes drain or it disconnects (then cancel() ends the call, and OnDone comes without
-  // a read). The waiter does not keep the call alive, so shutdown's wait for it is not held up by
-  // a client that stopped reading. The idle timer does not count the wait (paused_).
+  // client's writes drain or it disconnects (then cancel() ends the call, and the read it starts
+  // completes at once). While paused no read is pending, and a call that ends then (its deadline,
+  // a reset link) would have its reader destroyed by gRPC before OnDone: the waiter's read, started
+  // outside gRPC's callbacks, would use a freed reader. A hold keeps the call until that read is
+  // started; the waiter always runs (the session's end, or shutdown's close of every connection,
+  // counts as a disconnect), so the hold cannot outlive the call. The idle timer does not count
+  // the wait (paused_).
   void read_when_client_keeps_up() {
     if (!started_ || responder_->pending_bytes() <= kClientPendingLimit) return this->StartRead(&chunk_);
     paused_ = true;
-    responder_->when_drained(kClientPendingLimit / 2, [weak = std::weak_ptr<Forward>(self_)] {
-      auto self = weak.lock();  // self_ holds the call until OnDone; after it, nothing is left to read
-      if (!self) return;
-      std::lock_guard lock(self->read_mutex_);
-      if (self->finished_) return;  // the call ended meanwhile (cancelled): no more reads
+    this->AddHold();  // from inside OnReadDone, where gRPC still counts this read: the call is alive
+    responder_->when_drained(kClientPendingLimit / 2, [self = self_] {
       self->last_read_.store(Clock::now().time_since_epoch().count());
       self->paused_ = false;
-      self->StartRead(&self->chunk_);
+      self->StartRead(&self->chunk_);  // on a call that has ended: OnReadDone(false), then OnDone
+      self->RemoveHold();
     });
   }
 
@@ -290,9 +288,8 @@ class Forward final : public GrpcCall, public grpc::ClientReadReactor<Chunk> {
   GrpcTimeouts timeouts_;
   std::unique_ptr<boost::asio::steady_timer> idle_timer_;  // upstream I/O thread only
   std::atomic<Clock::rep> last_read_{0};            // when the link last sent (or the call began)
-  std::atomic<bool> finished_{false};  // written under read_mutex_
+  std::atomic<bool> finished_{false};  // OnDone has run
   std::atomic<bool> paused_{false};    // waiting for the client to drain (read_when_client_keeps_up)
-  std::mutex read_mutex_;              // a resumed read against OnDone
   std::atomic<bool> timed_out_{false};
 };
 
