@@ -125,6 +125,9 @@ class Forward final : public GrpcCall, public grpc::ClientReadReactor<Chunk> {
     } else {
       stub_->async()->Complete(&context_, &request_, this);
     }
+    // The reads are a flow that continues from outside gRPC's callbacks (read_when_client_keeps_up),
+    // so, as gRPC asks, a hold taken before StartCall keeps the call until that flow ends.
+    this->AddHold();
     this->StartRead(&chunk_);
     this->StartCall();
   }
@@ -135,7 +138,7 @@ class Forward final : public GrpcCall, public grpc::ClientReadReactor<Chunk> {
   }
 
   void OnReadDone(bool ok) override {
-    if (!ok) return;  // the stream ended: OnDone has the status
+    if (!ok) return this->RemoveHold();  // the stream ended: no more reads; OnDone has the status
     last_read_.store(Clock::now().time_since_epoch().count());
     if (header_.id.empty()) header_ = {chunk_.id(), static_cast<int64_t>(std::time(nullptr)), chunk_.model()};
     // A chunk of a choice the request did not ask for is the backend's error: the call ends.
@@ -143,7 +146,7 @@ class Forward final : public GrpcCall, public grpc::ClientReadReactor<Chunk> {
     if (!events) {
       bad_index_ = true;
       context_.TryCancel();
-      return;
+      return this->RemoveHold();  // no more reads
     }
     if (stream_) send_events(*events);
     read_when_client_keeps_up();
@@ -169,20 +172,18 @@ class Forward final : public GrpcCall, public grpc::ClientReadReactor<Chunk> {
   // it was sent, so gRPC's flow control holds the backend back meanwhile. The waiter runs once the
   // client's writes drain or it disconnects (then cancel() ends the call, and the read it starts
   // completes at once). While paused no read is pending, and a call that ends then (its deadline,
-  // a reset link) would have its reader destroyed by gRPC before OnDone: the waiter's read, started
-  // outside gRPC's callbacks, would use a freed reader. A hold keeps the call until that read is
-  // started; the waiter always runs (the session's end, or shutdown's close of every connection,
-  // counts as a disconnect), so the hold cannot outlive the call. The idle timer does not count
-  // the wait (paused_).
+  // a reset link) would have its reader destroyed by gRPC before OnDone, but for the hold taken in
+  // start(): the waiter's read, started outside gRPC's callbacks, finds the call there. The waiter
+  // always runs (the session's end, or shutdown's close of every connection, counts as a
+  // disconnect), so the hold cannot keep a call for ever. The idle timer does not count the wait
+  // (paused_).
   void read_when_client_keeps_up() {
     if (!started_ || responder_->pending_bytes() <= kClientPendingLimit) return this->StartRead(&chunk_);
     paused_ = true;
-    this->AddHold();  // from inside OnReadDone, where gRPC still counts this read: the call is alive
-    responder_->when_drained(kClientPendingLimit / 2, [self = self_] {
+    responder_->when_drained(kClientPendingLimit / 2, [self = self_] {  // self_ stays until OnDone, after the hold
       self->last_read_.store(Clock::now().time_since_epoch().count());
       self->paused_ = false;
       self->StartRead(&self->chunk_);  // on a call that has ended: OnReadDone(false), then OnDone
-      self->RemoveHold();
     });
   }
 
