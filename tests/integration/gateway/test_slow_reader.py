@@ -58,15 +58,20 @@ def send_big_stream(gw) -> socket.socket:
     return sock
 
 
-def read_to_the_end(sock: socket.socket) -> str:
-    """Everything the gateway sends on `sock` until its last chunk (or it closes), as text."""
+def read_to_the_end(sock: socket.socket, watch=None) -> str:
+    """Everything the gateway sends on `sock` until its last chunk (or it closes), as text, read in
+    small pieces; `watch`, when given, is called every 50 pieces (to sample the gateway meanwhile)."""
     received = bytearray()
     sock.settimeout(60)
+    reads = 0
     while not received.endswith(b"0\r\n\r\n"):
         piece = sock.recv(4096)
         if not piece:
             break
         received += piece
+        reads += 1
+        if watch and reads % 50 == 0:
+            watch()
     return received.decode("utf-8", "replace")
 
 
@@ -90,25 +95,16 @@ def test_slow_reader_keeps_the_gateways_buffer_bounded(make_backend, make_gatewa
             peak = max(peak, buffered())
             time.sleep(0.05)
         # Then read it all, in small pieces, watching the buffer.
-        received = bytearray()
-        sock.settimeout(60)
-        reads = 0
-        while not received.endswith(b"0\r\n\r\n"):
-            piece = sock.recv(4096)
-            if not piece:
-                break
-            received += piece
-            reads += 1
-            if reads % 50 == 0:
-                peak = max(peak, buffered())
+        samples = []
+        text = read_to_the_end(sock, watch=lambda: samples.append(buffered()))
+        peak = max([peak, *samples])
     finally:
         sock.close()
     log = gw.log_text()
     # The case proves the bound only if the stream paused: it held about the limit at its peak.
     assert peak >= LIMIT / 2, f"the gateway never held {LIMIT // 2} bytes ({peak:.0f}): the stream did not pause"
-    print(f"peak {peak:.0f} bytes buffered ({links_speak} link), {len(received)} bytes received")
+    print(f"peak {peak:.0f} bytes buffered ({links_speak} link), {len(text)} characters received")
     assert peak <= BOUND, f"the gateway held {peak:.0f} bytes for one slow reader (bound {BOUND})\n{log}"
-    text = received.decode("utf-8", "replace")
     assert text.startswith("HTTP/1.1 200"), text[:300]
     assert "data: [DONE]" in text and '"finish_reason":"length"' in text.replace(" ", ""), text[-600:]
     wait_until(lambda: buffered() == 0, 30, what="the gateway's stream buffer empty after the stream")
